@@ -1,0 +1,427 @@
+"""Report building blocks: KPI cards, callouts, tables, plot style, HTML export and the run index.
+
+Display helpers return objects with ``_repr_html_`` so a notebook cell that ends with one shows
+it in JupyterLab and in the exported HTML alike. Plot helpers in the domain modules return
+matplotlib Figures styled by :func:`setup_plots`.
+"""
+
+from __future__ import annotations
+
+import html
+import inspect
+import math
+import re
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+
+PALETTE = {
+    "ink": "#1f2937",
+    "muted": "#6b7280",
+    "line": "#e5e7eb",
+    "primary": "#2563eb",
+    "good": "#059669",
+    "warning": "#d97706",
+    "critical": "#dc2626",
+    "info": "#2563eb",
+    "success": "#059669",
+    "series": ["#2563eb", "#059669", "#d97706", "#7c3aed", "#dc2626", "#0891b2", "#db2777", "#65a30d"],
+}
+LEVEL_ICON = {"info": "ℹ", "success": "✔", "warning": "⚠", "critical": "✖"}
+LEVELS = tuple(LEVEL_ICON)
+
+CSS = """
+.rl-cards{display:flex;flex-wrap:wrap;gap:12px;margin:8px 0 16px 0;font-family:system-ui,-apple-system,'Segoe UI',sans-serif}
+.rl-card{flex:1 1 180px;max-width:280px;border:1px solid #e5e7eb;border-radius:10px;padding:12px 14px;background:#fff;box-shadow:0 1px 2px rgba(0,0,0,.04)}
+.rl-card .rl-label{font-size:12px;color:#6b7280;text-transform:uppercase;letter-spacing:.04em}
+.rl-card .rl-value{font-size:26px;font-weight:650;color:#1f2937;margin:4px 0 2px 0;font-variant-numeric:tabular-nums}
+.rl-card .rl-sub{font-size:12.5px;color:#374151}
+.rl-card .rl-def{font-size:11.5px;color:#6b7280;margin-top:6px;line-height:1.35}
+.rl-card.rl-good{border-top:4px solid #059669}.rl-card.rl-warning{border-top:4px solid #d97706}
+.rl-card.rl-critical{border-top:4px solid #dc2626}.rl-card.rl-neutral{border-top:4px solid #2563eb}
+.rl-callout{border-radius:8px;padding:10px 14px;margin:8px 0 14px 0;font-family:system-ui,sans-serif;font-size:14px;line-height:1.45}
+.rl-callout.rl-info{background:#eff6ff;border-left:5px solid #2563eb}.rl-callout.rl-success{background:#ecfdf5;border-left:5px solid #059669}
+.rl-callout.rl-warning{background:#fffbeb;border-left:5px solid #d97706}.rl-callout.rl-critical{background:#fef2f2;border-left:5px solid #dc2626}
+.rl-table{border-collapse:collapse;font-family:system-ui,sans-serif;font-size:13px;margin:6px 0 14px 0;font-variant-numeric:tabular-nums}
+.rl-table th{background:#f3f4f6;color:#374151;text-align:left;padding:6px 10px;border-bottom:2px solid #e5e7eb;font-weight:600}
+.rl-table td,.jp-RenderedHTMLCommon .rl-table td{padding:5px 10px;border-bottom:1px solid #f0f0f0;text-align:left;white-space:nowrap}
+.rl-table td.rl-num,.jp-RenderedHTMLCommon .rl-table td.rl-num{text-align:right}
+.rl-table th,.jp-RenderedHTMLCommon .rl-table th{text-align:left}
+.rl-table td.rl-wrap{white-space:normal;min-width:220px}
+.rl-table caption{caption-side:top;text-align:left;color:#6b7280;font-size:12px;padding-bottom:4px}
+.rl-progress{font-family:system-ui,sans-serif;margin:6px 0 14px 0;max-width:760px}
+.rl-progress .rl-bar{position:relative;height:22px;background:#f3f4f6;border-radius:11px;overflow:visible}
+.rl-progress .rl-fill{height:100%;border-radius:11px}
+.rl-progress .rl-tick{position:absolute;top:-4px;height:30px;border-left:2px dashed #9ca3af}
+.rl-progress .rl-ticklabel{position:absolute;top:30px;font-size:11px;color:#6b7280;transform:translateX(-50%)}
+.rl-defs{font-family:system-ui,sans-serif;font-size:12.5px;color:#4b5563;margin:4px 0 12px 0}
+.rl-defs summary{cursor:pointer;color:#2563eb}
+.rl-defs dt{font-weight:600;color:#1f2937;margin-top:6px}.rl-defs dd{margin:2px 0 0 14px}
+"""
+
+
+class HTML:
+    """A piece of report HTML that renders in notebooks (``_repr_html_``) and exports as is."""
+
+    def __init__(self, body: str):
+        self.body = body
+
+    def _repr_html_(self) -> str:
+        return f"<style>{CSS}</style>{self.body}"
+
+    def __str__(self) -> str:
+        return self.body
+
+
+def esc(text: Any) -> str:
+    return html.escape(str(text))
+
+
+# ----------------------------------------------------------------------------- formatting
+
+
+def money(x: float | None, *, decimals: int | None = None, currency: str = "$") -> str:
+    """Format money compactly: $1.23M, $45.6K, $789 (exact with ``decimals``)."""
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return "–"
+    sign = "-" if x < 0 else ""
+    a = abs(float(x))
+    if decimals is not None:
+        return f"{sign}{currency}{a:,.{decimals}f}"
+    for unit, div in (("B", 1e9), ("M", 1e6), ("K", 1e3)):
+        if a >= div:
+            return f"{sign}{currency}{a / div:.{2 if a / div < 10 else 1}f}{unit}"
+    return f"{sign}{currency}{a:,.0f}"
+
+
+def pct(x: float | None, *, decimals: int = 1, signed: bool = False) -> str:
+    """Format a ratio as a percentage: 0.1234 -> '12.3 %'."""
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return "–"
+    return f"{x * 100:{'+' if signed else ''}.{decimals}f} %"
+
+
+def number(x: float | None, *, decimals: int = 0) -> str:
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return "–"
+    return f"{x:,.{decimals}f}"
+
+
+# ----------------------------------------------------------------------------- definitions
+
+
+def definition(obj: Callable | str) -> str:
+    """The definition sentence of a metric: the first paragraph of its function's docstring.
+
+    Metric functions state their definition and units there; reports print the same text
+    beside the number, so the definition is written once, in code.
+    """
+    doc = obj if isinstance(obj, str) else inspect.getdoc(obj) or ""
+    first = doc.strip().split("\n\n")[0]
+    return " ".join(first.split())
+
+
+def definitions(items: Mapping[str, Callable | str], *, title: str = "Definitions") -> HTML:
+    """A collapsible list of metric definitions (name -> function or text)."""
+    rows = "".join(f"<dt>{esc(k)}</dt><dd>{esc(definition(v))}</dd>" for k, v in items.items())
+    return HTML(f'<details class="rl-defs"><summary>{esc(title)}</summary><dl>{rows}</dl></details>')
+
+
+# ----------------------------------------------------------------------------- components
+
+
+@dataclass
+class Card:
+    label: str
+    value: str
+    sub: str = ""
+    status: str = "neutral"  # good | warning | critical | neutral
+    definition: str = ""
+
+
+def kpi_cards(cards: Iterable[Card | Mapping[str, Any]]) -> HTML:
+    """A row of headline-number cards. Each card: label, value (formatted text), optional sub
+    line, status (good / warning / critical / neutral, the top border colour) and definition
+    (a function, whose docstring's first paragraph is shown, or text)."""
+    parts = []
+    for c in cards:
+        card = c if isinstance(c, Card) else Card(**c)
+        if card.status not in ("good", "warning", "critical", "neutral"):
+            raise ValueError(f"card status must be good, warning, critical or neutral, got {card.status!r}")
+        text = definition(card.definition) if card.definition else ""
+        parts.append(
+            f'<div class="rl-card rl-{card.status}"><div class="rl-label">{esc(card.label)}</div>'
+            f'<div class="rl-value">{esc(card.value)}</div>'
+            + (f'<div class="rl-sub">{esc(card.sub)}</div>' if card.sub else "")
+            + (f'<div class="rl-def">{esc(text)}</div>' if text else "")
+            + "</div>"
+        )
+    return HTML(f'<div class="rl-cards">{"".join(parts)}</div>')
+
+
+def callout(text: str, level: str = "info", *, title: str | None = None) -> HTML:
+    """A coloured message box: info, success, warning or critical. ``text`` is plain text."""
+    if level not in LEVELS:
+        raise ValueError(f"level must be one of {', '.join(LEVELS)}, got {level!r}")
+    head = f"<strong>{LEVEL_ICON[level]} {esc(title)}</strong><br>" if title else f"<strong>{LEVEL_ICON[level]}</strong> "
+    return HTML(f'<div class="rl-callout rl-{level}">{head}{esc(text)}</div>')
+
+
+def progress_bar(value: float, *, label: str = "", ticks: Sequence[float] = (0.9, 0.95, 0.99, 1.0)) -> HTML:
+    """A horizontal progress bar for a ratio (1.0 = target), with milestone ticks."""
+    shown = max(0.0, min(float(value), 1.0))
+    colour = PALETTE["good"] if value >= 1 else PALETTE["primary"] if value >= 0.9 else PALETTE["warning"]
+    tick_html = "".join(
+        f'<div class="rl-tick" style="left:{t * 100:.2f}%"></div>'
+        f'<div class="rl-ticklabel" style="left:{t * 100:.2f}%">{t * 100:.0f}%</div>'
+        for t in ticks
+    )
+    return HTML(
+        f'<div class="rl-progress"><div style="font-size:13px;margin-bottom:4px">{esc(label)} '
+        f"<strong>{pct(value)}</strong></div><div class=\"rl-bar\"><div class=\"rl-fill\" "
+        f'style="width:{shown * 100:.2f}%;background:{colour}"></div>{tick_html}</div>'
+        f'<div style="height:22px"></div></div>'
+    )
+
+
+def table(
+    df: pd.DataFrame,
+    *,
+    formats: Mapping[str, Callable[[Any], str] | str] | None = None,
+    caption: str = "",
+    max_rows: int = 50,
+    index: bool = False,
+    collapsed: str | None = None,
+) -> HTML:
+    """A compact styled HTML table. ``formats`` maps a column to a function (e.g. ``money``)
+    or a format spec (``"{:.2f}"``); numbers are right-aligned, long text wraps. With
+    ``collapsed="Summary text"`` the table sits folded under that line."""
+    formats = dict(formats or {})
+    data = df.reset_index() if index else df
+    shown = data.head(max_rows)
+    head = "".join(f"<th>{esc(c)}</th>" for c in shown.columns)
+    body = []
+    for _, row in shown.iterrows():
+        cells = []
+        for col in shown.columns:
+            val = row[col]
+            fmt = formats.get(col)
+            if fmt is None:
+                text = _default_format(val)
+            elif callable(fmt):
+                text = fmt(val)
+            else:
+                text = "–" if _isnan(val) else fmt.format(val)
+            num = isinstance(val, (int, float)) and not isinstance(val, bool)
+            css = "rl-num" if num else "rl-wrap" if len(text) > 40 else ""
+            cells.append(f'<td class="{css}">{esc(text)}</td>')
+        body.append(f"<tr>{''.join(cells)}</tr>")
+    more = f"<caption>{esc(caption)}</caption>" if caption else ""
+    note = (
+        f'<div class="rl-defs">Showing {max_rows} of {len(data)} rows; the full table is in the artifacts.</div>'
+        if len(data) > max_rows
+        else ""
+    )
+    out = f'<table class="rl-table">{more}<thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody></table>{note}'
+    if collapsed:
+        out = f'<details class="rl-defs"><summary>{esc(collapsed)}</summary>{out}</details>'
+    return HTML(out)
+
+
+def _isnan(val: Any) -> bool:
+    try:
+        return bool(pd.isna(val))
+    except (TypeError, ValueError):
+        return False
+
+
+def _default_format(val: Any) -> str:
+    if _isnan(val):
+        return "–"
+    if isinstance(val, pd.Timestamp):
+        return val.strftime("%Y-%m-%d")
+    if isinstance(val, float):
+        return f"{val:,.2f}" if abs(val) < 1e6 else f"{val:,.0f}"
+    if isinstance(val, int) and not isinstance(val, bool):
+        return f"{val:,}"
+    return str(val)
+
+
+# ----------------------------------------------------------------------------- plots
+
+
+def setup_plots() -> None:
+    """House style for matplotlib figures (call once at the top of a report)."""
+    import matplotlib as mpl
+    from cycler import cycler
+
+    mpl.rcParams.update(
+        {
+            "figure.figsize": (9.5, 4.2),
+            "figure.dpi": 110,
+            "savefig.dpi": 110,
+            "figure.autolayout": True,
+            "axes.spines.top": False,
+            "axes.spines.right": False,
+            "axes.grid": True,
+            "grid.color": PALETTE["line"],
+            "grid.linewidth": 0.8,
+            "axes.edgecolor": "#9ca3af",
+            "axes.titlesize": 12.5,
+            "axes.titleweight": "semibold",
+            "axes.titlelocation": "left",
+            "axes.labelsize": 10.5,
+            "axes.labelcolor": PALETTE["ink"],
+            "xtick.color": "#4b5563",
+            "ytick.color": "#4b5563",
+            "legend.frameon": False,
+            "font.size": 10.5,
+            "axes.prop_cycle": cycler(color=PALETTE["series"]),
+        }
+    )
+    try:  # crisp inline figures in notebooks and exported HTML
+        from matplotlib_inline.backend_inline import set_matplotlib_formats
+
+        set_matplotlib_formats("png")
+    except Exception:  # pragma: no cover - outside IPython
+        pass
+
+
+def money_axis(ax, axis: str = "y") -> None:
+    """Format an axis in compact money ($1.2M)."""
+    from matplotlib.ticker import FuncFormatter
+
+    fmt = FuncFormatter(lambda v, _: money(v))
+    (ax.yaxis if axis == "y" else ax.xaxis).set_major_formatter(fmt)
+
+
+def pct_axis(ax, axis: str = "y", decimals: int = 0) -> None:
+    """Format an axis as percentages of a ratio (0.25 -> 25 %)."""
+    from matplotlib.ticker import FuncFormatter
+
+    fmt = FuncFormatter(lambda v, _: f"{v * 100:.{decimals}f}%")
+    (ax.yaxis if axis == "y" else ax.xaxis).set_major_formatter(fmt)
+
+
+# ----------------------------------------------------------------------------- HTML export
+
+
+def _strip_for_report(nb) -> Any:
+    """A copy of an executed notebook ready to show readers: no stderr streams (library
+    warnings and progress), no cells tagged ``remove``."""
+    import copy
+
+    nb = copy.deepcopy(nb)
+    kept = []
+    for cell in nb.cells:
+        tags = set(cell.get("metadata", {}).get("tags", []))
+        if "remove" in tags or "injected-parameters" in tags or "parameters" in tags:
+            continue
+        if cell.cell_type == "code":
+            cell.outputs = [
+                o for o in cell.get("outputs", []) if not (o.get("output_type") == "stream" and o.get("name") == "stderr")
+            ]
+        kept.append(cell)
+    nb.cells = kept
+    return nb
+
+
+def notebook_html(nb, *, header: Mapping[str, Any]) -> str:
+    """Render an executed notebook as a single-file HTML report: no code cells, images
+    embedded, and a header with title, status, data directory, parameters, run time and
+    versions."""
+    from nbconvert import HTMLExporter
+
+    exporter = HTMLExporter(template_name="lab")
+    exporter.exclude_input = True
+    exporter.exclude_input_prompt = True
+    exporter.exclude_output_prompt = True
+    body, _ = exporter.from_notebook_node(_strip_for_report(nb))
+    head_html = _report_header(header)
+    style = f"<style>{CSS}{HEADER_CSS}</style>"
+    body = body.replace("</head>", style + "</head>", 1)
+    body = re.sub(r"(<body[^>]*>)", lambda m: m.group(1) + head_html, body, count=1)
+    title = esc(header.get("title", "revlib report"))
+    body = re.sub(r"<title>.*?</title>", f"<title>{title}</title>", body, count=1, flags=re.S)
+    return body
+
+
+HEADER_CSS = """
+.rl-header{font-family:system-ui,-apple-system,'Segoe UI',sans-serif;max-width:1100px;margin:18px auto 6px auto;padding:14px 20px;border:1px solid #e5e7eb;border-radius:10px;background:#f9fafb;color:#1f2937}
+.rl-header h1{font-size:15px;margin:0 0 6px 0;color:#6b7280;font-weight:600;letter-spacing:.03em;text-transform:uppercase}
+.rl-header .rl-meta{display:flex;flex-wrap:wrap;gap:6px 22px;font-size:12.5px}
+.rl-header .rl-meta b{color:#6b7280;font-weight:500}
+.rl-header details{font-size:12px;margin-top:6px}.rl-header summary{cursor:pointer;color:#2563eb}
+.rl-header code{background:#eef2f7;padding:1px 4px;border-radius:3px}
+.rl-status{display:inline-block;padding:1px 8px;border-radius:9px;color:#fff;font-size:12px;font-weight:600}
+.rl-status.ok{background:#059669}.rl-status.failed{background:#dc2626}
+"""
+
+
+def _report_header(header: Mapping[str, Any]) -> str:
+    status = header.get("status", "ok")
+    params = header.get("parameters", {})
+    versions = header.get("versions", {})
+    param_html = ", ".join(f"<code>{esc(k)}={esc(repr(v))}</code>" for k, v in params.items()) or "defaults"
+    version_html = ", ".join(f"{esc(k)} {esc(v)}" for k, v in versions.items())
+    error = header.get("error")
+    err_html = (
+        f'<div class="rl-callout rl-critical"><strong>✖ This report failed.</strong> {esc(error)}</div>'
+        if error
+        else ""
+    )
+    fast = params.get("fast") is True
+    fast_html = (
+        '<div class="rl-callout rl-warning"><strong>⚠ Fast mode.</strong> Fewer samples and simulations '
+        "than a full run: fine for checking the pipeline, not for decisions.</div>"
+        if fast
+        else ""
+    )
+    return (
+        f'<div class="rl-header"><h1>revlib report · {esc(header.get("name", ""))}</h1>'
+        f'<div class="rl-meta"><span><b>Status</b> <span class="rl-status {"ok" if status == "ok" else "failed"}">'
+        f"{esc(status)}</span></span>"
+        f"<span><b>Data</b> <code>{esc(header.get('data_dir', ''))}</code></span>"
+        f"<span><b>Run at</b> {esc(header.get('started_at', ''))}</span>"
+        f"<span><b>Duration</b> {float(header.get('duration_seconds', 0)):.1f} s</span></div>"
+        f"<details><summary>Parameters and versions</summary><div>Parameters: {param_html}</div>"
+        f"<div>Versions: {version_html}</div></details></div>"
+        f'<div style="max-width:1100px;margin:0 auto">{err_html}{fast_html}</div>'
+    )
+
+
+def index_html(run: Mapping[str, Any]) -> str:
+    """The run's ``index.html``: every report with status, duration, parameters and error."""
+    rows = []
+    for r in run["reports"]:
+        ok = r["status"] == "ok"
+        params = ", ".join(f"{k}={v!r}" for k, v in r.get("parameters", {}).items() if k not in ("data_dir", "output_dir"))
+        link = f'<a href="{esc(r["html"])}">{esc(r.get("title") or r["name"])}</a>' if r.get("html") else esc(r["name"])
+        err = f'<div class="rl-err">{esc(r["error"])}</div>' if r.get("error") else ""
+        rows.append(
+            f"<tr><td>{link}<div class='rl-nb'>{esc(r['name'])}</div>{err}</td>"
+            f'<td><span class="rl-status {"ok" if ok else "failed"}">{esc(r["status"])}</span></td>'
+            f"<td class='rl-num'>{r.get('duration_seconds', 0):.1f} s</td><td><code>{esc(params) or 'defaults'}</code></td></tr>"
+        )
+    n_ok = sum(r["status"] == "ok" for r in run["reports"])
+    n = len(run["reports"])
+    verdict = "all reports succeeded" if n_ok == n else f"{n - n_ok} of {n} reports failed"
+    return f"""<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">
+<title>revlib reports · {esc(run["run_id"])}</title>
+<style>{CSS}{HEADER_CSS}
+body{{font-family:system-ui,-apple-system,'Segoe UI',sans-serif;color:#1f2937;max-width:1100px;margin:24px auto;padding:0 16px}}
+h1{{font-size:22px;margin-bottom:4px}} .rl-sub{{color:#6b7280;font-size:13px;margin-bottom:16px}}
+table{{border-collapse:collapse;width:100%;font-size:14px}} th{{text-align:left;background:#f3f4f6;padding:8px 10px;border-bottom:2px solid #e5e7eb}}
+td{{padding:9px 10px;border-bottom:1px solid #eee;vertical-align:top}} td.rl-num{{text-align:right;white-space:nowrap}}
+a{{color:#2563eb;text-decoration:none;font-weight:600}} .rl-nb{{color:#9ca3af;font-size:12px}}
+.rl-err{{color:#b91c1c;font-size:12.5px;margin-top:4px;white-space:pre-wrap;font-family:ui-monospace,monospace}}
+code{{font-size:12px;color:#374151}}</style></head><body>
+<h1>revlib reports</h1>
+<div class="rl-sub">Run <b>{esc(run["run_id"])}</b> · started {esc(run["started_at"])} · {run["duration_seconds"]:.1f} s ·
+data <code>{esc(run["data_dir"])}</code> · <b>{esc(verdict)}</b></div>
+<table><thead><tr><th>Report</th><th>Status</th><th>Duration</th><th>Parameters</th></tr></thead>
+<tbody>{"".join(rows)}</tbody></table>
+<p class="rl-sub">Machine-readable artifacts of each report are in the folder of the same name; run.json holds this index.</p>
+</body></html>"""

@@ -172,14 +172,19 @@ def callout(text: str, level: str = "info", *, title: str | None = None) -> HTML
 def progress_bar(value: float, *, label: str = "", ticks: Sequence[float] = (0.9, 0.95, 0.99, 1.0)) -> HTML:
     """A horizontal progress bar for a ratio (1.0 = target), with milestone ticks."""
     shown = max(0.0, min(float(value), 1.0))
-    colour = PALETTE["good"] if value >= 1 else PALETTE["primary"] if value >= 0.9 else PALETTE["warning"]
-    tick_html = "".join(
-        f'<div class="rl-tick" style="left:{t * 100:.2f}%"></div>'
-        f'<div class="rl-ticklabel" style="left:{t * 100:.2f}%">{t * 100:.0f}%</div>'
-        for t in ticks
-    )
+    colour = PALETTE["good"] if value >= 1 else PALETTE["primary"]  # the verdict, not the bar, judges pace
+    parts, last_below = [], -1.0
+    for t in sorted(ticks):  # a label too close to the previous one goes above the bar
+        below = t - last_below >= 0.035
+        top = "30px" if below else "-20px"
+        last_below = t if below else last_below
+        parts.append(
+            f'<div class="rl-tick" style="left:{t * 100:.2f}%"></div>'
+            f'<div class="rl-ticklabel" style="left:{t * 100:.2f}%;top:{top}">{t * 100:.0f}%</div>'
+        )
+    tick_html = "".join(parts)
     return HTML(
-        f'<div class="rl-progress"><div style="font-size:13px;margin-bottom:4px">{esc(label)} '
+        f'<div class="rl-progress"><div style="font-size:13px;margin-bottom:22px">{esc(label)} '
         f"<strong>{pct(value)}</strong></div><div class=\"rl-bar\"><div class=\"rl-fill\" "
         f'style="width:{shown * 100:.2f}%;background:{colour}"></div>{tick_html}</div>'
         f'<div style="height:22px"></div></div>'

@@ -214,7 +214,7 @@ CONTRACT: dict[str, Table] = {
                 Col("leads", "int", ge=0),
                 Col("trials", "int", ge=0),
                 Col("customers", "int", ge=0),
-                Col("expansions", "int", required=False, nullable=True, ge=0),
+                Col("expansions", "int", required=False, nullable=True, ge=0, doc="expansion events in the month, customers of any age"),
             ),
             rules=(RowRule("leads", "<=", "visitors"), RowRule("trials", "<=", "leads"), RowRule("customers", "<=", "trials")),
             doc="Extension: monthly funnel counts by acquisition channel (visitor -> lead -> trial -> paid -> expansion).",

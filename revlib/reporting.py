@@ -275,7 +275,7 @@ def setup_plots() -> None:
             "grid.linewidth": 0.8,
             "axes.edgecolor": "#9ca3af",
             "axes.titlesize": 12.5,
-            "axes.titleweight": "semibold",
+            "axes.titleweight": "bold",
             "axes.titlelocation": "left",
             "axes.labelsize": 10.5,
             "axes.labelcolor": PALETTE["ink"],

@@ -23,6 +23,7 @@ def main(argv: list[str]) -> int:
     for name in chosen:
         print(f"== benchmark {name}", flush=True)
         t0 = time.perf_counter()
+        sys.argv = [f"benchmarks/bench_{name}.py"]  # each main() parses its own (default) options
         importlib.import_module(f"benchmarks.bench_{name}").main()
         print(f"== {name} done in {time.perf_counter() - t0:.1f} s\n", flush=True)
     return 0

@@ -79,10 +79,13 @@ def _parser() -> argparse.ArgumentParser:
 
     syn = sub.add_parser("synth", help="generate the sample SaaS company (all tables + ground_truth.json)")
     syn.add_argument("--seed", type=int, default=42, help="random seed (default 42)")
-    syn.add_argument("--accounts", type=int, default=2000, help="number of accounts (default 2000)")
+    syn.add_argument("--accounts", type=int, default=2000, help="customers that pay at some point (default 2000); prospects come on top")
     syn.add_argument("--months", type=int, default=36, help="months of history (default 36)")
     syn.add_argument("--start", default=None, help="first month, YYYY-MM-DD (default: the simulator's)")
     syn.add_argument("--out", required=True, metavar="DIR", help="output data directory")
+    syn.add_argument(
+        "--format", choices=("csv", "parquet"), default="csv", help="table files: csv (default) or parquet (fast at scale)"
+    )
 
     sco = sub.add_parser("score", help="score open deals with a saved deal-scoring model")
     sco.add_argument("--model", required=True, metavar="M", help="model.txt written by the deal_scoring report")
@@ -136,7 +139,9 @@ def _cmd_validate(args: argparse.Namespace) -> int:
 def _cmd_synth(args: argparse.Namespace) -> int:
     from revlib.synth import synth_command
 
-    path = synth_command(seed=args.seed, accounts=args.accounts, months=args.months, out=args.out, start=args.start)
+    path = synth_command(
+        seed=args.seed, accounts=args.accounts, months=args.months, out=args.out, start=args.start, fmt=args.format
+    )
     print(f"sample company written to {path}")
     return EXIT_OK
 

@@ -294,6 +294,15 @@ def setup_plots() -> None:
         pass
 
 
+def show(fig) -> None:
+    """Display a figure once and close it (``display(fig)`` alone shows it twice in notebooks)."""
+    import matplotlib.pyplot as plt
+    from IPython.display import display
+
+    display(fig)
+    plt.close(fig)
+
+
 def money_axis(ax, axis: str = "y") -> None:
     """Format an axis in compact money ($1.2M)."""
     from matplotlib.ticker import FuncFormatter

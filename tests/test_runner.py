@@ -212,3 +212,22 @@ def test_sample_run_report_index(sample_run) -> None:
     overview = json.loads((out / "run.json").read_text())
     assert overview["status"] == "ok"
     assert (out / "data_overview" / "table_summary.csv").exists()
+
+
+# The cheap reports plus one MCMC report: same data, parameters and seed => same bytes.
+DETERMINISM_NOTEBOOKS = ["data_overview", "arr_tracker", "attribution_funnel", "price_test", "price_elasticity"]
+
+
+@pytest.mark.slow
+def test_real_reports_are_deterministic(sample_run, tmp_path: Path) -> None:
+    first, code, _ = sample_run
+    assert code == 0
+    root = Path(__file__).resolve().parent.parent
+    names = [n for n in DETERMINISM_NOTEBOOKS if (root / "notebooks" / f"{n}.ipynb").exists()]
+    again = tmp_path / "again"
+    assert cli.main(["run", *names, "--root", str(root), "--out", str(again), "-p", "fast=true"]) == 0
+    for name in names:
+        files = sorted(p.relative_to(first / name) for p in (first / name).rglob("*") if p.is_file())
+        assert files, f"{name} wrote no artifacts"
+        differ = [str(f) for f in files if (first / name / f).read_bytes() != (again / name / f).read_bytes()]
+        assert not differ, f"{name}: artifacts differ between two identical runs: {differ}"

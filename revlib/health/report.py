@@ -1,0 +1,273 @@
+"""Report text and artifacts of the customer-health notebook: headline cards, verdicts and the
+``health_validation.json`` payload, so the notebook stays a sequence of one-line calls."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from revlib import reporting
+from revlib.health import score, validation
+from revlib.health.rubric import Rubric
+
+
+def headline_cards(
+    snapshot: pd.DataFrame,
+    arr_table: pd.DataFrame,
+    bench_auc: pd.DataFrame,
+    opportunities: pd.DataFrame,
+    *,
+    horizon: int,
+) -> list[dict[str, Any]]:
+    """KPI cards: accounts and mean score, ARR at risk, expected ARR lost, how well the score
+    predicts churn, expected expansion ARR."""
+    total = float(arr_table["arr"].sum())
+    risk = arr_table[arr_table["at_risk"]]
+    at_risk = float(risk["arr"].sum())
+    share = at_risk / total if total else np.nan
+    auc = bench_auc.set_index("model")
+    team, best = auc.loc["Team rubric"], auc.loc["LightGBM"]
+    best_exp = (
+        opportunities[opportunities["best_for_account"]] if len(opportunities) else opportunities
+    )
+    cards = [
+        {
+            "label": "Paying accounts scored",
+            "value": reporting.number(len(snapshot)),
+            "sub": f"mean score {snapshot['health_score'].mean():.0f} of 100",
+            "definition": score.health_scores,
+        },
+        {
+            "label": "ARR at risk (score < 75)",
+            "value": reporting.money(at_risk),
+            "sub": f"{reporting.pct(share)} of {reporting.money(total)} ARR, {int(risk['accounts'].sum())} accounts",
+            "status": "critical" if share > 0.5 else "warning" if share > 0.25 else "good",
+            "definition": score.arr_by_band,
+        },
+    ]
+    if "expected_arr_lost" in arr_table:
+        lost = float(arr_table["expected_arr_lost"].sum())
+        cards.append(
+            {
+                "label": f"Expected ARR lost in {horizon} months",
+                "value": reporting.money(lost),
+                "sub": f"{reporting.pct(lost / total if total else np.nan)} of ARR, at each band's historical churn rate",
+                "status": "warning",
+                "definition": "ARR of each band x the share of that band's account-months that churned within the horizon in the past.",
+            }
+        )
+    cards += [
+        {
+            "label": "Score as churn predictor (AUC)",
+            "value": f"{team['auc']:.2f}",
+            "sub": f"test period; LightGBM on the same signals {best['auc']:.2f}",
+            "status": "good" if team["auc"] >= 0.7 else "warning",
+            "definition": validation.auc_score,
+        },
+        {
+            "label": "Expected expansion ARR",
+            "value": reporting.money(
+                float(best_exp["expected_arr"].sum()) if len(best_exp) else 0.0
+            ),
+            "sub": f"{len(best_exp)} accounts firing a trigger (best trigger each)",
+            "definition": "Potential ARR x probability of the best trigger per account, probability from history where the data allow.",
+        },
+    ]
+    return cards
+
+
+def validation_verdict(
+    outcomes: pd.DataFrame, bench_auc: pd.DataFrame, *, horizon: int
+) -> tuple[str, str, str]:
+    """(title, text, level) of the "does it work?" callout: is churn monotone across bands, and
+    how the rubric ranks against the data-driven alternatives."""
+    part = outcomes[(outcomes["outcome"] == "churn") & (outcomes["horizon"] == horizon)].dropna(
+        subset=["rate"]
+    )
+    rates = part["rate"].to_numpy()
+    monotone = bool(np.all(np.diff(rates) >= 0))
+    auc = bench_auc.set_index("model")["auc"]
+    team, sugg, lgbm = auc["Team rubric"], auc["Suggested weights"], auc["LightGBM"]
+    first, last = part.iloc[0], part.iloc[-1]
+    text = (
+        f"{horizon}-month churn rises from {reporting.pct(first['rate'])} in '{first['label']}' to "
+        f"{reporting.pct(last['rate'])} in '{last['label']}'"
+        + (
+            " and every lower band churns more than the one above it. "
+            if monotone
+            else ", but not every band churns more than the one above it. "
+        )
+        + f"On later months the team's score ranks churners with AUC {team:.2f}; re-weighting the same signals "
+        f"gives {sugg:.2f} and LightGBM on the raw signals {lgbm:.2f}."
+    )
+    gap = max(sugg, lgbm) - team
+    if not monotone or team < 0.6:
+        return "The score does not yet separate churners well", text, "warning"
+    if gap > 0.03:
+        return "The score works, and the data support better weights", text, "info"
+    return "The score works", text, "success"
+
+
+def truth_verdict(summary: Mapping[str, float]) -> tuple[str, str, str]:
+    """Callout on how close the team's weights and the data-driven ones come to the generator's
+    true churn drivers."""
+    text = (
+        f"Signals that do not drive churn in the generator hold {summary['team_share_on_non_drivers'] * 100:.0f} % of the "
+        f"team's points, {summary['suggested_share_on_non_drivers'] * 100:.0f} % of the suggested points and "
+        f"{summary['lightgbm_share_on_non_drivers'] * 100:.0f} % of LightGBM's gain. Rank correlation with the true "
+        f"effects: team {summary['team_spearman_with_truth']:.2f}, suggested {summary['suggested_spearman_with_truth']:.2f}, "
+        f"LightGBM {summary['lightgbm_spearman_with_truth']:.2f}. {summary['true_effect_outside_rubric'] * 100:.0f} % of the "
+        "true effect sits in account size, tier and tenure, which no health signal covers."
+    )
+    better = summary["suggested_share_on_non_drivers"] < summary["team_share_on_non_drivers"]
+    return "Against the truth of the sample company", text, "success" if better else "warning"
+
+
+def accounts_to_act_on(snapshot: pd.DataFrame, rubric: Rubric, *, n: int = 15) -> pd.DataFrame:
+    """The at-risk accounts (score below the optimise floor) with the most ARR: who, how much,
+    score, band, owner, weakest signals and component points."""
+    risk = snapshot[snapshot["health_score"] < score.risk_floor(rubric)]
+    cols = [c for c in ("account_id", "name", "segment") if c in snapshot.columns]
+    comps = [c.name for c in rubric.components]
+    out = risk.sort_values(["arr", "account_id"], ascending=[False, True]).head(n)
+    return out[
+        [*cols, "arr", "health_score", "band_label", "owner", "weakest_signals", *comps]
+    ].rename(columns={c.name: c.label for c in rubric.components})
+
+
+def scores_artifact(snapshot: pd.DataFrame) -> pd.DataFrame:
+    """``health_scores.csv``: the snapshot with points rounded to 0.01 (scores are sums of
+    rubric points; two decimals keep them exact for steps and readable for linear rules)."""
+    out = snapshot.copy()
+    num = [
+        c
+        for c in out.columns
+        if c.startswith("pts_")
+        or c
+        in (
+            "health_score",
+            "arr",
+            "usage",
+            "business_value",
+            "payment",
+            "relationship",
+            "expansion",
+        )
+    ]
+    out[num] = out[num].astype(float).round(2)
+    return out
+
+
+def opportunities_artifact(opportunities: pd.DataFrame) -> pd.DataFrame:
+    """``expansion_opportunities.csv``: money to cents, probabilities to 4 decimals."""
+    out = opportunities.copy()
+    for col in ("arr", "potential_arr", "expected_arr"):
+        if col in out:
+            out[col] = out[col].astype(float).round(2)
+    for col in ("probability", "health_score"):
+        if col in out:
+            out[col] = out[col].astype(float).round(4)
+    return out
+
+
+def _records(df: pd.DataFrame | None, digits: int = 6) -> list[dict[str, Any]] | None:
+    if df is None:
+        return None
+    out = df.copy()
+    for col in out.columns:
+        if pd.api.types.is_float_dtype(out[col]):
+            out[col] = out[col].round(digits)
+        elif pd.api.types.is_datetime64_any_dtype(out[col]):
+            out[col] = out[col].dt.strftime("%Y-%m-%d")
+    return out.to_dict(orient="records")
+
+
+def validation_artifact(
+    *,
+    as_of: pd.Timestamp,
+    rubric: Rubric,
+    parameters: Mapping[str, Any],
+    band_outcomes: pd.DataFrame,
+    auc_by_horizon: pd.DataFrame,
+    benchmark: Mapping[str, Any],
+    arr_table: pd.DataFrame,
+    trigger_history: pd.DataFrame,
+    retention: Mapping[str, Any],
+    truth: Mapping[str, Any] | None = None,
+    feature_sources: Mapping[str, str] | None = None,
+) -> dict[str, Any]:
+    """``health_validation.json``: every validation figure of the report, machine-readable."""
+    return {
+        "as_of": f"{as_of:%Y-%m}",
+        "rubric": {
+            "name": rubric.name,
+            "source": rubric.source if rubric.source in ("bundled", "mapping") else "file",
+        },
+        "parameters": dict(parameters),
+        "feature_sources": dict(feature_sources or {}),
+        "arr_by_band": _records(arr_table.drop(columns=["owner", "action"])),
+        "band_outcomes": _records(band_outcomes),
+        "score_auc": _records(auc_by_horizon),
+        "benchmark": {
+            "auc": _records(benchmark["auc"]),
+            "split": benchmark["split"],
+            "lightgbm_config": benchmark["config"],
+            "lightgbm_importance": _records(benchmark["importance"]),
+            "suggested_weights": _records(benchmark["weights"]),
+        },
+        "expansion_triggers": _records(trigger_history),
+        "retention": {
+            k: (_records(v) if isinstance(v, pd.DataFrame) else v) for k, v in retention.items()
+        },
+        "truth": None
+        if truth is None
+        else {k: (_records(v) if isinstance(v, pd.DataFrame) else v) for k, v in truth.items()},
+    }
+
+
+DEFINITIONS = {
+    "Health score": score.health_scores,
+    "Band": "The highest band whose floor the score reaches: 90-100 expansion, 75-89 optimise, 60-74 retention risk, 40-59 churn risk, 0-39 lost.",
+    "ARR at risk": score.arr_by_band,
+    "Churn / contraction within h months": validation.churn_outcomes,
+    "Band churn rate": validation.band_outcomes,
+    "ROC AUC": validation.auc_score,
+    "Suggested weights": validation.suggest_weights,
+    "Benchmark": validation.churn_benchmark,
+}
+
+
+def trigger_notes(history: pd.DataFrame, features: pd.DataFrame, rubric: Rubric) -> str:
+    """Plain-text notes on the expansion triggers: where their data come from, how history
+    compares with the team's probabilities, and triggers that never fired (with the highest
+    value their feature reached)."""
+    sources = features.attrs.get("sources", {})
+    notes = [
+        f"Feature-request trigger: {sources.get('expansion_requests', 'feature_requests')}.",
+        f"Usage trigger: {sources.get('usage_vs_limit', 'usage / included limit')}.",
+    ]
+    known = history[
+        history["probability_source"].str.startswith("history")
+        & history["team_probability"].notna()
+    ]
+    if len(known):
+        parts = [
+            f"{r.label} {r.rate * 100:.0f} % (team {r.team_probability * 100:.0f} %)"
+            for r in known.itertuples()
+        ]
+        notes.append("Measured conversion within the horizon: " + "; ".join(parts) + ".")
+    for trig in rubric.triggers:
+        row = history.set_index("trigger").loc[trig.name]
+        if row["onsets"] == 0:
+            highs = ", ".join(
+                f"{f} reached at most {pd.to_numeric(features[f], errors='coerce').max():.4g}"
+                for f, _, _ in trig.conditions
+                if f in features
+            )
+            notes.append(
+                f"'{trig.label}' never fired in the history ({highs}); its probability falls back to {row['probability_source'].split(' (')[0]}."
+            )
+    return " ".join(notes)

@@ -372,7 +372,12 @@ def available_tables(data_dir: str | os.PathLike) -> list[str]:
     return [t for t in TABLE_NAMES if find_table_file(data_dir, t) is not None]
 
 
-def _read_raw(path: Path) -> pd.DataFrame:
+def read_raw(path: str | os.PathLike) -> pd.DataFrame:
+    """Read one table file as text columns (Parquet as stored), before contract parsing.
+
+    CSV: UTF-8, every column as text, empty cells null, the text ``NA`` kept as a value.
+    """
+    path = Path(path)
     if path.suffix == ".parquet":
         return pd.read_parquet(path)
     # Everything as text first: types are parsed (and failures reported) by the contract.
@@ -668,7 +673,7 @@ def load_tables(
                 )
             continue
         try:
-            raw[name] = _read_raw(path)
+            raw[name] = read_raw(path)
             sources[name] = "csv" if path.suffix == ".csv" else "parquet"
         except UnicodeDecodeError as err:
             problems.append(Problem(name, None, f"{path.name} is not UTF-8 text (byte {err.start}: {err.reason})"))
@@ -872,3 +877,6 @@ def real_data_dir(name: str = "") -> Path:
     env = os.environ.get("REVLIB_REAL_DATA")
     base = Path(env) if env else Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "real"
     return base / name if name else base
+
+
+_read_raw = read_raw  # transitional alias for callers not yet moved to read_raw

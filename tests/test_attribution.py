@@ -5,9 +5,6 @@ of each converted journey's revenue), the Markov chain against power iteration, 
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -16,6 +13,7 @@ from hypothesis import strategies as st
 from scipy import stats as sps
 
 from revlib import attribution as at
+from revlib import data
 from revlib.attribution.markov import CONVERSION, NULL, START
 
 DAY = pd.Timedelta(days=1)
@@ -836,17 +834,9 @@ def test_milestones_velocity_and_journey_counts():
 # ----------------------------------------------------------------------------- real data
 
 
-def real_data_dir(name: str) -> Path:
-    root = (
-        os.environ.get("REVLIB_REAL_DATA")
-        or Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "real"
-    )
-    return Path(root) / name
-
-
 def test_rates_on_real_leads_match_the_published_figures():
     """X Education leads (SOURCE.md): 38.54 % converted; Lead Add Form 92.48 % of 718."""
-    folder = real_data_dir("x_education_leads")
+    folder = data.real_data_dir("x_education_leads")
     if not folder.is_dir():
         pytest.skip(f"real data not present at {folder}")
     leads = pd.read_csv(folder / "Leads.csv", usecols=["Lead Origin", "Converted"])

@@ -1,0 +1,205 @@
+"""The two baselines the LightGBM model must beat: historical win rate by stage (and type),
+and a regularised logistic regression on the same features."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from revlib.scoring.evaluation import log_loss
+from revlib.scoring.features import build_snapshots
+from revlib.scoring.model import categorical_columns
+
+
+def _rate_table(
+    frame: pd.DataFrame, by: Sequence[str], label: str, prior: float
+) -> list[pd.DataFrame]:
+    """Nested win-rate tables: overall, then by[:1], by[:2] ... each shrunk toward its parent."""
+    y = frame[label].astype(float)
+    overall = float(y.mean())
+    tables = [
+        pd.DataFrame(
+            {"n": [len(y)], "won": [y.sum()], "win_rate": [overall], "smoothed": [overall]}
+        )
+    ]
+    for depth in range(1, len(by) + 1):
+        keys = list(by[:depth])
+        g = frame.assign(
+            _y=y, **{k: frame[k].astype("string").fillna("(missing)") for k in keys}
+        ).groupby(keys, sort=True)
+        t = g["_y"].agg(n="size", won="sum").reset_index()
+        t["win_rate"] = t["won"] / t["n"]
+        if depth == 1:
+            parent = np.full(len(t), overall)
+        else:
+            parent = (
+                t[keys[:-1]]
+                .merge(tables[-1][[*keys[:-1], "smoothed"]], on=keys[:-1], how="left")["smoothed"]
+                .to_numpy()
+            )
+        t["smoothed"] = (t["won"] + prior * parent) / (t["n"] + prior)
+        tables.append(t)
+    return tables
+
+
+def _rate_lookup(tables: list[pd.DataFrame], frame: pd.DataFrame, by: Sequence[str]) -> np.ndarray:
+    p = np.full(len(frame), float(tables[0]["smoothed"].iloc[0]))
+    for depth in range(1, len(by) + 1):
+        keys = list(by[:depth])
+        f = pd.DataFrame(
+            {k: frame[k].astype("string").fillna("(missing)").to_numpy() for k in keys}
+        )
+        hit = f.merge(tables[depth][[*keys, "smoothed"]], on=keys, how="left")[
+            "smoothed"
+        ].to_numpy()
+        p = np.where(np.isnan(hit), p, hit)
+    return p
+
+
+@dataclass
+class StageRateBaseline:
+    """Historical win rate of deals in the same stage (and type), each deal counted once.
+
+    Rate for a cell = (won + prior x parent rate) / (deals + prior), nested overall -> stage
+    -> stage and type, so thin cells lean on their parent; an unseen cell takes its parent's.
+    """
+
+    by: tuple[str, ...] = ("stage", "type")
+    prior: float = 5.0
+    key: str = "opportunity_id"
+    tables: list[pd.DataFrame] = field(default_factory=list)
+
+    def fit(self, rows: pd.DataFrame, *, label: str = "won") -> StageRateBaseline:
+        self.by = tuple(c for c in self.by if c in rows.columns)
+        once = rows.drop_duplicates([self.key, *self.by])
+        self.tables = _rate_table(once, self.by, label, self.prior)
+        return self
+
+    def predict(self, rows: pd.DataFrame) -> np.ndarray:
+        return _rate_lookup(self.tables, rows, self.by)
+
+
+def stage_win_rates(
+    opportunities: pd.DataFrame,
+    *,
+    history: pd.DataFrame | None = None,
+    accounts: pd.DataFrame | None = None,
+    by: Sequence[str] = ("stage", "type"),
+    as_of: str | pd.Timestamp | None = None,
+    prior: float = 5.0,
+) -> pd.DataFrame:
+    """Historical win rate by stage (and type): of the deals closed by ``as_of`` that were in a
+    stage at a month end, the share won. Each deal counts once per stage.
+
+    Returns one row per cell with ``n`` (deals), ``won``, ``win_rate`` (raw share) and
+    ``smoothed`` (shrunk toward the parent level with ``prior`` pseudo-deals). Stages come
+    from ``history`` (required when ``stage`` is in ``by``: the opportunities table only has
+    final stages, which are the outcome itself).
+    """
+    tables = {"opportunities": opportunities}
+    if history is not None:
+        tables["opportunity_history"] = history
+    if accounts is not None:
+        tables["accounts"] = accounts
+    rows = build_snapshots(tables, mode="monthly", as_of=as_of)
+    missing = [c for c in by if c not in rows.columns]
+    if missing:
+        raise ValueError(
+            f"cannot compute win rates by {missing}: stage needs opportunity_history; "
+            f"available columns: {sorted(c for c in rows.columns if c in ('stage', 'type', 'product', 'segment'))}"
+        )
+    closed = rows[rows["won"].notna()]
+    base = StageRateBaseline(by=tuple(by), prior=prior).fit(closed)
+    return base.tables[-1].reset_index(drop=True)
+
+
+@dataclass
+class LogisticBaseline:
+    """L2-regularised logistic regression on the same features.
+
+    Numbers: signed log1p, median imputation with a missing flag, standardised. Categories:
+    one-hot (levels seen fewer than ``min_frequency`` times pooled), missing as a level. The
+    strength ``C`` is picked from ``grid`` by log loss on the early-stopping rows.
+    """
+
+    feature_columns: list[str]
+    grid: tuple[float, ...] = (0.01, 0.1, 1.0, 10.0)
+    min_frequency: int = 20
+    pipeline: Any = None
+    C: float | None = None
+
+    def _pipeline(self, frame: pd.DataFrame, C: float):
+        from sklearn.compose import ColumnTransformer
+        from sklearn.impute import SimpleImputer
+        from sklearn.linear_model import LogisticRegression
+        from sklearn.pipeline import make_pipeline
+        from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, StandardScaler
+
+        cats = categorical_columns(frame, self.feature_columns)
+        nums = [c for c in self.feature_columns if c not in cats]
+        slog = FunctionTransformer(
+            lambda x: np.sign(x) * np.log1p(np.abs(x)), feature_names_out="one-to-one"
+        )
+        pre = ColumnTransformer(
+            [
+                (
+                    "num",
+                    make_pipeline(
+                        slog,
+                        SimpleImputer(
+                            strategy="median", add_indicator=True, keep_empty_features=True
+                        ),
+                        StandardScaler(),
+                    ),
+                    nums,
+                ),
+                (
+                    "cat",
+                    make_pipeline(
+                        SimpleImputer(
+                            strategy="constant", fill_value="(missing)", keep_empty_features=True
+                        ),
+                        OneHotEncoder(
+                            handle_unknown="infrequent_if_exist", min_frequency=self.min_frequency
+                        ),
+                    ),
+                    cats,
+                ),
+            ]
+        )
+        return make_pipeline(pre, LogisticRegression(C=C, max_iter=2000))
+
+    def _frame(self, rows: pd.DataFrame) -> pd.DataFrame:
+        f = rows[self.feature_columns].copy()
+        for c in categorical_columns(f, self.feature_columns):
+            f[c] = f[c].astype(object).where(f[c].notna(), None)
+        for c in f.columns.difference(categorical_columns(f, self.feature_columns)):
+            f[c] = f[c].astype(float)
+        return f
+
+    def fit(
+        self, fit_rows: pd.DataFrame, stop_rows: pd.DataFrame, *, label: str = "won"
+    ) -> LogisticBaseline:
+        from threadpoolctl import threadpool_limits
+
+        with threadpool_limits(1):  # BLAS threads only slow small problems down on a busy machine
+            return self._fit(fit_rows, stop_rows, label)
+
+    def _fit(self, fit_rows: pd.DataFrame, stop_rows: pd.DataFrame, label: str) -> LogisticBaseline:
+        X, Xs = self._frame(fit_rows), self._frame(stop_rows)
+        y, ys = fit_rows[label].to_numpy(float), stop_rows[label].to_numpy(float)
+        best = None
+        for C in self.grid:
+            pipe = self._pipeline(X, C).fit(X, y)
+            loss = log_loss(ys, pipe.predict_proba(Xs)[:, 1])
+            if best is None or loss < best[0] - 1e-12:
+                best = (loss, C, pipe)
+        _, self.C, self.pipeline = best
+        return self
+
+    def predict(self, rows: pd.DataFrame) -> np.ndarray:
+        return self.pipeline.predict_proba(self._frame(rows))[:, 1]

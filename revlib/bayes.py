@@ -41,6 +41,8 @@ def sample(
 ) -> Any:
     """Draw posterior samples of a PyMC ``model``; return ``az.InferenceData``.
 
+    ``target_accept`` applies to PyMC NUTS; nutpie runs with its own default (0.8).
+
     ``sampler``: "auto" (nutpie, falling back to PyMC NUTS), "nutpie" or "pymc". The sampler
     used, its settings, the wall time in seconds and any fallback reason are stored in
     ``idata.attrs`` so a saved result documents itself.

@@ -878,5 +878,3 @@ def real_data_dir(name: str = "") -> Path:
     base = Path(env) if env else Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "real"
     return base / name if name else base
 
-
-_read_raw = read_raw  # transitional alias for callers not yet moved to read_raw

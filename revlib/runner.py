@@ -290,7 +290,6 @@ def run(
     Raises :class:`UsageError` or :class:`revlib.data.DataValidationError` before writing
     anything when arguments or input data are wrong.
     """
-    import nbformat
 
     root = Path(root) if root else project_root()
     notebooks_dir = root / "notebooks"

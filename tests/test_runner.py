@@ -11,7 +11,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from revlib import cli, runner
+from revlib import cli
 from tests.test_data import replace_in, write_valid
 
 OK_NB_CODE = """\

@@ -1,0 +1,304 @@
+"""Figures of the pricing reports. Every function returns a matplotlib Figure in house style
+(call :func:`revlib.reporting.setup_plots` first)."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+from matplotlib.ticker import MaxNLocator
+
+from revlib.reporting import PALETTE, money_axis, pct_axis
+
+BLUE, GREEN, AMBER, RED, MUTED = (
+    PALETTE["primary"],
+    PALETTE["good"],
+    PALETTE["warning"],
+    PALETTE["critical"],
+    PALETTE["muted"],
+)
+
+
+def _grid(n: int, ncols: int, *, width: float = 12.0, row_height: float = 2.4):
+    import matplotlib.pyplot as plt
+
+    ncols = max(1, min(ncols, n))
+    nrows = math.ceil(n / ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(width, row_height * nrows + 0.6), squeeze=False)
+    for ax in axes.ravel()[n:]:
+        ax.set_visible(False)
+    return fig, axes.ravel()
+
+
+def plot_forest(
+    summary: pd.DataFrame,
+    *,
+    truth: pd.Series | None = None,
+    pooled: float | None = None,
+    title: str = "Price elasticity by group (mean and 94 % interval)",
+):
+    """Forest plot of the elasticity posterior per group, sorted; optional true values
+    (``truth`` indexed like ``summary``) and the pooled mean as a vertical line."""
+    import matplotlib.pyplot as plt
+
+    lo = next(c for c in summary.columns if c.startswith("hdi_") and float(c[4:-1]) < 50)
+    hi = next(c for c in summary.columns if c.startswith("hdi_") and float(c[4:-1]) > 50)
+    order = summary["mean"].sort_values(ascending=False).index
+    s = summary.loc[order]
+    y = np.arange(len(s))
+    fig, ax = plt.subplots(figsize=(9.5, 0.28 * len(s) + 1.4))
+    ax.hlines(y, s[lo], s[hi], color=BLUE, lw=2.2, alpha=0.75, label="94 % interval")
+    ax.plot(s["mean"], y, "o", color=BLUE, ms=5, label="posterior mean")
+    if truth is not None:
+        t = truth.loc[order]
+        ax.plot(t, y, "x", color=RED, ms=6, mew=1.8, label="true value (synthetic)")
+    if pooled is not None:
+        ax.axvline(pooled, color=MUTED, ls="--", lw=1, label=f"pooled mean {pooled:.2f}")
+    ax.axvline(-1, color=AMBER, ls=":", lw=1.2, label="unit elastic (-1)")
+    ax.set_yticks(y, s["group"])
+    ax.set_xlabel("elasticity: % change in units per +1 % price")
+    ax.set_title(title)
+    ax.grid(axis="y", visible=False)
+    ax.legend(loc="lower left", fontsize=8.5, ncols=2)
+    return fig
+
+
+def plot_curves(
+    curves: pd.DataFrame,
+    recommendations: pd.DataFrame,
+    *,
+    measure: str = "revenue",
+    ncols: int = 5,
+    title: str | None = None,
+):
+    """Small multiples: expected ``measure`` (units, revenue or profit) per period against
+    price for each group, with its 94 % band, today's price (grey) and the recommended price
+    (green)."""
+    if measure not in ("units", "revenue", "profit"):
+        raise ValueError(f"measure must be 'units', 'revenue' or 'profit', got {measure!r}")
+    groups = list(dict.fromkeys(curves["group"]))
+    fig, axes = _grid(len(groups), ncols)
+    rec = recommendations.set_index("group")
+    for ax, g in zip(axes, groups, strict=False):
+        c = curves[curves["group"] == g]
+        ax.fill_between(
+            c["price"], c[f"{measure}_lower"], c[f"{measure}_upper"], color=BLUE, alpha=0.18, lw=0
+        )
+        ax.plot(c["price"], c[f"{measure}_mean"], color=BLUE, lw=1.8)
+        if g in rec.index:
+            ax.axvline(rec.loc[g, "today_price"], color=MUTED, ls="--", lw=1)
+            ax.axvline(rec.loc[g, "recommended_price"], color=GREEN, lw=1.6)
+        ax.set_title(g, fontsize=9.5)
+        ax.tick_params(labelsize=7.5)
+        ax.xaxis.set_major_locator(MaxNLocator(4))
+        if measure != "units":
+            money_axis(ax)
+        money_axis(ax, "x")
+    label = {
+        "units": "Expected units per period",
+        "revenue": "Expected revenue per period",
+        "profit": "Expected profit per period",
+    }
+    fig.suptitle(
+        title or f"{label[measure]} by price (band 94 %; grey dashed: today, green: recommended)",
+        x=0.01,
+        ha="left",
+        fontsize=12,
+        fontweight="semibold",
+    )
+    return fig
+
+
+def plot_gain(
+    recommendations: pd.DataFrame,
+    *,
+    title: str = "Expected gain of the recommended price over today's",
+):
+    """Relative gain in the objective at the recommended price, mean and 94 % interval."""
+    import matplotlib.pyplot as plt
+
+    r = recommendations.sort_values("gain_mean").reset_index(drop=True)
+    y = np.arange(len(r))
+    fig, ax = plt.subplots(figsize=(9.5, 0.28 * len(r) + 1.4))
+    colors = [GREEN if lo > 0 else AMBER for lo in r["gain_lower"]]
+    ax.hlines(y, r["gain_lower"], r["gain_upper"], color=colors, lw=2.2)
+    ax.scatter(r["gain_mean"], y, color=colors, s=22, zorder=3)
+    ax.axvline(0, color=MUTED, lw=1)
+    ax.set_yticks(y, r["group"] + "  (" + r["objective"] + ")")
+    pct_axis(ax, "x")
+    ax.set_xlabel("gain in expected revenue or profit per period (green: 94 % interval above zero)")
+    ax.set_title(title)
+    ax.grid(axis="y", visible=False)
+    return fig
+
+
+def plot_ppp(
+    ppp: pd.DataFrame,
+    *,
+    title: str = "Geographic price levels: today's rule vs the model's recommendation",
+):
+    """Per product, today's regional price level next to the recommended one (share of the
+    reference region's price)."""
+    products = list(dict.fromkeys(ppp["product"]))
+    fig, axes = _grid(len(products), min(len(products), 5), row_height=2.8)
+    for ax, p in zip(axes, products, strict=False):
+        d = ppp[ppp["product"] == p]
+        x = np.arange(len(d))
+        ax.bar(x - 0.2, d["today_level"], 0.4, color=MUTED, alpha=0.6, label="today's rule")
+        ax.bar(x + 0.2, d["recommended_level"], 0.4, color=GREEN, label="recommended")
+        ax.set_xticks(x, d["region"], fontsize=8)
+        ax.set_title(p, fontsize=10)
+        pct_axis(ax)
+        ax.set_ylim(
+            0, max(1.2, float(np.nanmax(d[["today_level", "recommended_level"]].to_numpy())) * 1.1)
+        )
+    axes[0].legend(fontsize=8, loc="lower left")
+    fig.suptitle(title, x=0.01, ha="left", fontsize=12, fontweight="semibold")
+    return fig
+
+
+def plot_ppc(ppc, *, title: str = "Posterior predictive check: log units, observed vs replicated"):
+    """Density of observed log units against 50 replicated data sets (arviz ``plot_ppc``)."""
+    import arviz as az
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(9.5, 3.6))
+    az.plot_ppc(ppc, var_names=["log_units"], num_pp_samples=50, ax=ax, random_seed=0)
+    ax.set_title(title)
+    ax.set_xlabel("log(units)")
+    return fig
+
+
+def plot_energy(
+    idata, *, title: str = "Energy: marginal vs transition (similar widths = sampler explored well)"
+):
+    """Energy plot (arviz): the marginal energy and energy-transition distributions."""
+    import arviz as az
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7.5, 3.2))
+    az.plot_energy(idata, ax=ax)
+    ax.set_title(title)
+    return fig
+
+
+# ----------------------------------------------------------------------------- price tests
+
+
+def plot_tests(arms: pd.DataFrame, curve: pd.DataFrame, *, measure: str = "rpv", ncols: int = 2):
+    """Per test: each arm's conversion (``measure="conv"``) or revenue per visitor ("rpv") with
+    its 94 % interval, over the pooled curve's band; the leader is green."""
+    if measure not in ("conv", "rpv"):
+        raise ValueError(f"measure must be 'conv' or 'rpv', got {measure!r}")
+    tests = list(dict.fromkeys(arms["test_id"]))
+    fig, axes = _grid(len(tests), ncols, row_height=3.0)
+    for ax, t in zip(axes, tests, strict=False):
+        a = arms[arms["test_id"] == t]
+        c = curve[curve["test_id"] == t]
+        ax.fill_between(
+            c["price"],
+            c[f"{measure}_lower"],
+            c[f"{measure}_upper"],
+            color=BLUE,
+            alpha=0.15,
+            lw=0,
+            label="pooled curve, 94 %",
+        )
+        ax.plot(c["price"], c[f"{measure}_mean"], color=BLUE, lw=1.4)
+        lead = a["rpv_mean"].idxmax()
+        for i, row in a.iterrows():
+            col = GREEN if i == lead else "#374151"
+            ax.errorbar(
+                row["price"],
+                row[f"{measure}_mean"],
+                yerr=[
+                    [row[f"{measure}_mean"] - row[f"{measure}_lower"]],
+                    [row[f"{measure}_upper"] - row[f"{measure}_mean"]],
+                ],
+                fmt="o",
+                color=col,
+                capsize=3,
+                ms=5,
+            )
+            ax.annotate(
+                row["variant"],
+                (row["price"], row[f"{measure}_upper"]),
+                textcoords="offset points",
+                xytext=(0, 4),
+                ha="center",
+                fontsize=8,
+            )
+        ax.set_title(f"{t}  ({a['visitors'].sum():,} visitors)", fontsize=10)
+        money_axis(ax, "x")
+        if measure == "rpv":
+            money_axis(ax)
+        else:
+            pct_axis(ax, decimals=1)
+    name = "Revenue per visitor" if measure == "rpv" else "Conversion rate"
+    fig.suptitle(
+        f"{name} by tested price (arms: mean and 94 % interval; green = leader)",
+        x=0.01,
+        ha="left",
+        fontsize=12,
+        fontweight="semibold",
+    )
+    return fig
+
+
+def plot_prob_best(arms: pd.DataFrame, *, threshold: float = 0.95, ncols: int = 4):
+    """Probability each price has the highest revenue per visitor, per test."""
+    tests = list(dict.fromkeys(arms["test_id"]))
+    fig, axes = _grid(len(tests), ncols, row_height=2.5)
+    for ax, t in zip(axes, tests, strict=False):
+        a = arms[arms["test_id"] == t]
+        colors = [GREEN if p >= threshold else BLUE for p in a["prob_best"]]
+        ax.bar(a["variant"], a["prob_best"], color=colors)
+        ax.axhline(threshold, color=AMBER, ls="--", lw=1)
+        ax.set_ylim(0, 1)
+        pct_axis(ax)
+        ax.set_title(t, fontsize=9.5)
+        ax.tick_params(axis="x", labelsize=8)
+    fig.suptitle(
+        f"P(best price) per arm (dashed: the {threshold:.0%} winner threshold)",
+        x=0.01,
+        ha="left",
+        fontsize=12,
+        fontweight="semibold",
+    )
+    return fig
+
+
+def plot_sample_size(
+    baseline: float,
+    *,
+    lifts: Sequence[float] = (0.05, 0.10, 0.15, 0.20, 0.30),
+    rule_visitors: int = 1000,
+):
+    """Visitors per variant needed to detect each relative lift at ``baseline`` conversion
+    (two-sided 95 %, power 80 %), against the team's rule of thumb."""
+    import matplotlib.pyplot as plt
+
+    from revlib.pricing.experiments import visitors_per_variant
+
+    n = [visitors_per_variant(baseline, lift) for lift in lifts]
+    fig, ax = plt.subplots(figsize=(8, 3.2))
+    ax.bar(
+        [f"{lift:+.0%}" for lift in lifts],
+        n,
+        color=[GREEN if v <= rule_visitors else AMBER for v in n],
+    )
+    ax.axhline(
+        rule_visitors,
+        color=RED,
+        ls="--",
+        lw=1.2,
+        label=f"rule of thumb: {rule_visitors:,} per variant",
+    )
+    ax.set_yscale("log")
+    ax.set_ylabel("visitors per variant")
+    ax.set_xlabel("relative lift in conversion to detect")
+    ax.set_title(f"Test size needed at {baseline:.1%} baseline conversion (95 %, power 80 %)")
+    ax.legend(fontsize=8.5)
+    return fig

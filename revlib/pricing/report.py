@@ -1,0 +1,314 @@
+"""Report pieces of the pricing notebooks: callouts, headline cards and formatted tables."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from revlib import reporting
+from revlib.pricing import elasticity as el
+from revlib.pricing import experiments as ex
+from revlib.pricing import rules as rl
+
+
+def diagnostics_callout(diag: Mapping[str, Any]) -> reporting.HTML:
+    """A warning listing every failed convergence check, or a one-line success note."""
+    run = f"{diag['sampler']}, {diag['chains']} chains x {diag['draws']} draws"
+    if diag["seconds"] is not None:
+        run += f", {float(diag['seconds']):.0f} s"
+    if diag["ok"]:
+        return reporting.callout(
+            f"Sampler converged ({run}): max r_hat {diag['max_r_hat']:.3f}, min bulk ESS "
+            f"{diag['min_ess_bulk']:,.0f}, min tail ESS {diag['min_ess_tail']:,.0f}, no divergences.",
+            "success",
+        )
+    return reporting.callout(
+        "The numbers below may be wrong: "
+        + "; ".join(diag["problems"])
+        + f" ({run}). Rerun with more draws, "
+        "or check the model; strict=True turns this warning into a failed run.",
+        "warning",
+        title="Sampling diagnostics failed",
+    )
+
+
+def today_from_catalog(
+    groups: pd.DataFrame, *, rules: Mapping[str, Any] | None = None
+) -> pd.DataFrame | None:
+    """Today's price of each product x region from the catalog (list price x geographic
+    level), or None when a group is not in the catalog (then the data's price is used)."""
+    if not {"product", "region"} <= set(groups.columns):
+        return None
+    book = rl.geo_price_list(rules=rules).rename(
+        columns={"tier": "product", "regional_price": "today_price"}
+    )
+    keys = set(zip(book["product"], book["region"], strict=True))
+    if not all(
+        (p, r) in keys
+        for p, r in zip(groups["product"].astype(str), groups["region"].astype(str), strict=True)
+    ):
+        return None
+    return book[["product", "region", "today_price"]]
+
+
+def elasticity_cards(
+    pooled: Mapping[str, float],
+    summary: pd.DataFrame,
+    recs: pd.DataFrame,
+    coverage: pd.DataFrame | None = None,
+) -> list[dict[str, Any]]:
+    """Headline cards: pooled elasticity, elastic groups, portfolio gain, (truth coverage)."""
+    elastic = int((summary["hdi_97%"] < -1).sum())
+    inelastic = int((summary["hdi_3%"] > -1).sum())
+    gain = float(recs["objective_recommended"].sum() / recs["objective_today"].sum() - 1)
+    edge = int((recs["at_edge"] != "").sum())
+    cards = [
+        {
+            "label": "Pooled price elasticity",
+            "value": f"{pooled['mean']:.2f}",
+            "sub": f"94 % interval {pooled['lower']:.2f} to {pooled['upper']:.2f}",
+            "definition": el.pooled_elasticity,
+        },
+        {
+            "label": "Elastic groups",
+            "value": f"{elastic} of {len(summary)}",
+            "sub": f"{inelastic} inelastic, {len(summary) - elastic - inelastic} undecided (94 % intervals vs -1)",
+            "definition": "Elastic: a 1 % price rise loses more than 1 % of units, so revenue falls when price rises.",
+        },
+        {
+            "label": "Expected gain at recommended prices",
+            "value": reporting.pct(gain, signed=True),
+            "sub": f"{edge} of {len(recs)} recommendations sit at the edge of the search (prices seen, today's +/- the largest move)",
+            "status": "good" if gain > 0 else "neutral",
+            "definition": "Sum over groups of expected revenue (or profit, where unit cost is known) per period at the recommended price over the same at today's price, minus 1.",
+        },
+    ]
+    if coverage is not None:
+        share = float(coverage["covered"].mean())
+        cards.append(
+            {
+                "label": "True elasticities recovered",
+                "value": f"{int(coverage['covered'].sum())} of {len(coverage)}",
+                "sub": f"{share:.0%} inside their 94 % interval (target >= 90 %)",
+                "status": "good" if share >= 0.9 else "warning",
+                "definition": "Synthetic data only: share of groups whose true elasticity lies inside the posterior 94 % interval.",
+            }
+        )
+    return cards
+
+
+def recommendations_table(recs: pd.DataFrame, *, caption: str = "") -> reporting.HTML:
+    """The recommended prices, their interval, the edge flag and the expected gain."""
+    t = recs.assign(
+        interval=[
+            f"{lo:,.2f} – {hi:,.2f}"
+            for lo, hi in zip(recs["price_lower"], recs["price_upper"], strict=True)
+        ],
+        gain=[
+            f"{m * 100:+.1f} % ({lo * 100:+.1f} to {hi * 100:+.1f})"
+            for m, lo, hi in zip(
+                recs["gain_mean"], recs["gain_lower"], recs["gain_upper"], strict=True
+            )
+        ],
+        edge=recs["at_edge"].map(
+            {"low": "lowest seen: test lower", "high": "highest seen: test higher", "": ""}
+        ),
+    )
+    cols = [
+        "group",
+        "objective",
+        "today_price",
+        "recommended_price",
+        "interval",
+        "edge",
+        "model_optimum",
+        "gain",
+        "prob_gain",
+    ]
+    return reporting.table(
+        t[cols],
+        formats={
+            "today_price": "{:,.2f}",
+            "recommended_price": "{:,.2f}",
+            "model_optimum": lambda v: "–" if not np.isfinite(v) else f"{v:,.2f}",
+            "prob_gain": reporting.pct,
+        },
+        caption=caption,
+    )
+
+
+def ppp_table(ppp: pd.DataFrame) -> reporting.HTML:
+    """Recommended price by region next to today's geographic levels."""
+    return reporting.table(
+        ppp[
+            [
+                "product",
+                "region",
+                "today_level",
+                "today_price",
+                "recommended_price",
+                "recommended_level",
+                "change",
+            ]
+        ],
+        formats={
+            "today_level": lambda v: reporting.pct(v, decimals=0),
+            "recommended_level": lambda v: reporting.pct(v, decimals=0),
+            "today_price": "{:,.2f}",
+            "recommended_price": "{:,.2f}",
+            "change": lambda v: reporting.pct(v, signed=True),
+        },
+        caption="Levels are shares of the NA price of the same product; change = recommended / today - 1",
+        max_rows=60,
+    )
+
+
+# ----------------------------------------------------------------------------- price tests
+
+
+def verdict_callouts(verdicts: pd.DataFrame) -> reporting.HTML:
+    """One callout per test: green for a winner, blue for no difference, amber to keep testing."""
+    level = {"winner": "success", "no difference": "info", "keep testing": "warning"}
+    parts = []
+    for _, v in verdicts.iterrows():
+        extra = ""
+        if v["verdict"] == "keep testing" and pd.notna(v["visitors_needed_per_variant"]):
+            extra = (
+                f" To tell the leader from the runner-up (95 %, power 80 %): about "
+                f"{int(v['visitors_needed_per_variant']):,} visitors per variant"
+                + (
+                    f", {int(v['days_needed']):,} days at this traffic."
+                    if pd.notna(v["days_needed"])
+                    else "."
+                )
+            )
+        title = f"{v['test_id']}: {v['verdict']}"
+        parts.append(
+            str(
+                reporting.callout(
+                    v["reason"][0].upper() + v["reason"][1:] + extra,
+                    level[v["verdict"]],
+                    title=title,
+                )
+            )
+        )
+    return reporting.HTML("".join(parts))
+
+
+def price_test_cards(verdicts: pd.DataFrame) -> list[dict[str, Any]]:
+    """Headline cards of the price tests: tests, winners, visitors, keep-testing count."""
+    counts = verdicts["verdict"].value_counts()
+    return [
+        {
+            "label": "Tests",
+            "value": f"{len(verdicts)}",
+            "sub": f"{int(verdicts['arms'].sum())} arms, {int(verdicts['visitors'].sum()):,} visitors",
+        },
+        {
+            "label": "Winners",
+            "value": f"{int(counts.get('winner', 0))}",
+            "sub": "P(highest revenue per visitor) >= 95 %",
+            "status": "good" if counts.get("winner", 0) else "neutral",
+            "definition": ex.verdicts,
+        },
+        {
+            "label": "Keep testing",
+            "value": f"{int(counts.get('keep testing', 0))}",
+            "status": "warning" if counts.get("keep testing", 0) else "neutral",
+        },
+        {"label": "No difference", "value": f"{int(counts.get('no difference', 0))}"},
+    ]
+
+
+def arms_table(arms: pd.DataFrame) -> reporting.HTML:
+    """Arms with conversion, revenue per visitor (94 % intervals), P(best) and expected loss."""
+    t = arms.assign(
+        conversion=[
+            f"{m:.2%} ({lo:.2%} – {hi:.2%})"
+            for m, lo, hi in zip(
+                arms["conv_mean"], arms["conv_lower"], arms["conv_upper"], strict=True
+            )
+        ],
+        revenue_per_visitor=[
+            f"{m:,.2f} ({lo:,.2f} – {hi:,.2f})"
+            for m, lo, hi in zip(
+                arms["rpv_mean"], arms["rpv_lower"], arms["rpv_upper"], strict=True
+            )
+        ],
+    )
+    return reporting.table(
+        t[
+            [
+                "test_id",
+                "variant",
+                "price",
+                "visitors",
+                "conversions",
+                "conversion",
+                "revenue_per_visitor",
+                "prob_best",
+                "expected_loss",
+            ]
+        ],
+        formats={"price": "{:,.2f}", "prob_best": reporting.pct, "expected_loss": "{:,.3f}"},
+        caption="Intervals are 94 % credible intervals; expected loss = revenue per visitor given up, on average, by choosing this price",
+    )
+
+
+def elasticity_diagnostics(
+    fit: el.ElasticityFit,
+    diag: Mapping[str, Any],
+    pooled: Mapping[str, float],
+    coverage: pd.DataFrame | None,
+) -> dict[str, Any]:
+    """``diagnostics.json`` of the elasticity report: convergence checks, sampler settings,
+    model configuration, pooled elasticity and truth coverage. No wall times (artifacts are
+    deterministic for the same data, parameters and seed)."""
+    import json
+
+    keep = (
+        "max_r_hat",
+        "min_ess_bulk",
+        "min_ess_tail",
+        "divergences",
+        "bfmi_min",
+        "ok",
+        "problems",
+        "sampler",
+        "draws",
+        "chains",
+    )
+    return {
+        **{k: diag[k] for k in keep},
+        "tune": fit.idata.attrs.get("tune"),
+        "seed": fit.idata.attrs.get("seed"),
+        "model": json.loads(fit.idata.attrs["model_config"]),
+        "pooled_elasticity": dict(pooled),
+        "truth_coverage": None if coverage is None else float(coverage["covered"].mean()),
+        "groups_outside_interval": []
+        if coverage is None
+        else list(coverage.loc[~coverage["covered"], "group"]),
+    }
+
+
+def plan_callout(plans: pd.DataFrame) -> reporting.HTML:
+    """Whether the team's rule of thumb is enough for each test's planned lift."""
+    short = plans[~plans["rule_of_thumb_enough"]]
+    rule = f"{int(plans['rule_visitors'].iloc[0]):,} visitors per variant and {int(plans['rule_days'].iloc[0])} days"
+    if short.empty:
+        return reporting.callout(
+            f"The rule of thumb ({rule}) is enough for every test's planned lift.", "success"
+        )
+    lift = float(short["lift"].iloc[0])
+    return reporting.callout(
+        f"The rule of thumb ({rule}) is not enough for {len(short)} of {len(plans)} tests to detect a "
+        f"{lift:+.0%} lift in conversion: they need {int(short['visitors_per_variant'].min()):,} to "
+        f"{int(short['visitors_per_variant'].max()):,} visitors per variant, {int(short['days_needed'].min()):,} to "
+        f"{int(short['days_needed'].max()):,} days at their traffic. At the rule's size they only detect lifts of "
+        f"{short['mde_at_rule'].min():+.0%} to {short['mde_at_rule'].max():+.0%}.",
+        "warning",
+        title="Tests too small",
+    )

@@ -1,0 +1,217 @@
+"""Pricing rules: catalog, geographic levels, personalised quotes, ROI, competitor alerts."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+
+from revlib.pricing import rules
+
+
+def test_catalog_matches_the_companys_plan():
+    # The rules file and the simulator describe the same company: same list prices, levels
+    # and annual discount.
+    from revlib.synth._core import REGION_PRICE_LEVEL, REGIONS, TIER_PRICE, TIERS, TRUE_PARAMS
+
+    cat = rules.tier_catalog()
+    assert list(cat["tier"]) == list(TIERS)
+    assert np.allclose(cat["monthly_price"], TIER_PRICE)
+    assert cat["annual_discount"].eq(TRUE_PARAMS["company"]["annual_discount"]).all()
+    geo = rules.geo_levels()
+    assert list(geo["region"]) == list(REGIONS)
+    assert np.allclose(geo["level"], REGION_PRICE_LEVEL)
+
+
+def test_catalog_annual_prices_golden():
+    cat = rules.tier_catalog().set_index("tier")
+    # starter: 49 a month; annual billing 49 x 0.85 = 41.65 a month, 499.80 a year, saves 88.20
+    assert cat.loc["starter", "annual_monthly_price"] == pytest.approx(41.65)
+    assert cat.loc["starter", "annual_price"] == pytest.approx(499.80)
+    assert cat.loc["starter", "annual_saving"] == pytest.approx(88.20)
+    assert cat.loc["enterprise", "annual_price"] == pytest.approx(1499 * 0.85 * 12)
+
+
+def test_geo_price_list_golden():
+    g = rules.geo_price_list().set_index(["tier", "region"])
+    assert g.loc[("starter", "LATAM"), "regional_price"] == pytest.approx(34.30)
+    assert g.loc[("enterprise", "OTHER"), "regional_price"] == pytest.approx(899.40)
+    assert len(g) == 5 * 5
+
+
+def test_quote_all_factors_golden():
+    q = rules.quote_price(
+        149,
+        {"employees": 2000, "industry": "finance", "evaluation_days": 20, "competitor": "Apollo"},
+    )
+    # 1.20 (size) x 1.15 (finance) x 1.05 (short evaluation) x 0.95 (Apollo) = 1.37655
+    assert q.multiplier == pytest.approx(1.37655)
+    assert q.price == pytest.approx(205.10595)
+    assert list(q.factors["name"]) == [
+        "large company",
+        "finance industry",
+        "short evaluation",
+        "competing with Apollo",
+    ]
+    assert q.factors["why"].str.len().gt(10).all()
+    assert "205.11" in q.explanation()
+
+
+@pytest.mark.parametrize(
+    ("context", "multiplier"),
+    [
+        ({"employees": 1000}, 1.0),  # "> 1,000" is strict
+        ({"employees": 1001}, 1.2),
+        ({"employees": 50}, 1.0),  # "< 50" is strict
+        ({"employees": 49, "industry": "nonprofit"}, 0.9 * 0.7),
+        ({"industry": "Technology"}, 1.1),  # industry matches without case
+        ({"industry": "healthcare"}, 1.05),
+        ({"industry": "education"}, 0.85),
+        ({"industry": "retail"}, 1.0),
+        ({"evaluation_days": 30}, 1.0),
+        ({"evaluation_days": 29}, 1.05),
+        ({"competitor": "ZoomInfo"}, 1.0),
+        ({"employees": None, "industry": None}, 1.0),  # unknown values apply nothing
+        ({}, 1.0),
+    ],
+)
+def test_quote_factor_conditions(context, multiplier):
+    assert rules.quote_price(100.0, context).multiplier == pytest.approx(multiplier)
+
+
+def test_quote_errors():
+    with pytest.raises(ValueError, match=r"unknown quote context \['seats'\]"):
+        rules.quote_price(100, {"seats": 10})
+    with pytest.raises(ValueError, match="list_price must be > 0"):
+        rules.quote_price(0, {})
+
+
+def test_quote_factors_table_lists_every_rule():
+    t = rules.quote_factors_table()
+    assert len(t) == 9
+    assert set(t["multiplier"]) == {1.2, 0.9, 1.1, 1.15, 1.05, 0.85, 0.7, 0.95}
+    assert "employees > 1000" in set(t["condition"])
+
+
+def test_rules_as_data_can_be_replaced():
+    raw = yaml.safe_load(rules.bundled_rules_text())
+    raw["quote_factors"] = [
+        {
+            "name": "big deal",
+            "field": "seats",
+            "op": ">=",
+            "value": 100,
+            "multiplier": 0.8,
+            "why": "volume discount",
+        }
+    ]
+    custom = rules.load_rules(raw)
+    assert rules.quote_price(10, {"seats": 100}, rules=custom).price == pytest.approx(8.0)
+    assert rules.quote_price(10, {"seats": 99}, rules=custom).price == pytest.approx(10.0)
+
+
+def test_invalid_rules_list_every_problem():
+    raw = yaml.safe_load(rules.bundled_rules_text())
+    raw["annual_discount"] = 1.5
+    raw["tiers"][0]["monthly_price"] = -1
+    raw["quote_factors"][0]["op"] = "~"
+    raw["quote_factors"][1]["multiplier"] = 0
+    del raw["quote_factors"][2]["why"]
+    with pytest.raises(ValueError) as err:
+        rules.load_rules(raw)
+    text = str(err.value)
+    for part in (
+        "annual_discount",
+        "tier starter: monthly_price",
+        "op must be one of",
+        "multiplier must be > 0",
+        "missing ['why']",
+    ):
+        assert part in text
+
+
+def test_roi_golden():
+    r = rules.roi_calculator(
+        12_000, hours_saved_per_month=20, hourly_cost=60, implementation_cost=2_000
+    )
+    # benefit 20 h x 12 x 60 = 14,400; cost 12,000 + 2,000 = 14,000; ROI 400 / 14,000
+    assert r["annual_benefit"] == pytest.approx(14_400)
+    assert r["roi"] == pytest.approx(400 / 14_000)
+    assert r["payback_months"] == pytest.approx(14_000 / 1_200)
+    r3 = rules.roi_calculator(
+        12_000, extra_revenue_per_year=30_000, other_savings_per_year=6_000, years=3
+    )
+    assert r3["total_benefit"] == pytest.approx(108_000)
+    assert r3["roi"] == pytest.approx((108_000 - 36_000) / 36_000)
+    assert math.isinf(rules.roi_calculator(1_000)["payback_months"])
+
+
+def test_roi_errors():
+    with pytest.raises(ValueError, match="annual_price must be > 0"):
+        rules.roi_calculator(0)
+    with pytest.raises(ValueError, match="hourly_cost must be a number >= 0"):
+        rules.roi_calculator(100, hourly_cost=-5)
+    with pytest.raises(ValueError, match="years must be a whole number >= 1"):
+        rules.roi_calculator(100, years=0)
+
+
+def test_competitor_alerts():
+    prices = pd.DataFrame(
+        {
+            "competitor": [
+                "Apollo",
+                "Apollo",
+                "Apollo",
+                "ZoomInfo",
+                "ZoomInfo",
+                "HubSpot",
+                "HubSpot",
+            ],
+            "product": ["growth"] * 7,
+            "date": pd.to_datetime(
+                [
+                    "2025-01-01",
+                    "2025-02-01",
+                    "2025-03-01",
+                    "2025-01-01",
+                    "2025-02-01",
+                    "2025-01-01",
+                    "2025-02-01",
+                ]
+            ),
+            "price": [100.0, 85.0, 85.0, 100.0, 90.0, 200.0, 170.0],
+        }
+    )
+    out = rules.competitor_price_alerts(prices, our_prices={"growth": 149.0})
+    assert len(out) == 4  # first observation of each competitor has no previous price
+    alerts = out[out["alert"]]
+    # Apollo -15 % and HubSpot -15 % alert; ZoomInfo -10 % is not "over 10 %"
+    assert sorted(alerts["competitor"]) == ["Apollo", "HubSpot"]
+    assert alerts.set_index("competitor").loc["Apollo", "change"] == pytest.approx(-0.15)
+    assert "Apollo cut growth by 15%" in alerts.set_index("competitor").loc["Apollo", "message"]
+    assert out.set_index("competitor").loc["HubSpot", "gap_to_us"] == pytest.approx(170 / 149 - 1)
+    with pytest.raises(ValueError, match=r"lacks column\(s\) \['date'\]"):
+        rules.competitor_price_alerts(prices.drop(columns="date"))
+
+
+def test_ppp_comparison_levels():
+    recs = pd.DataFrame(
+        {
+            "product": ["a"] * 3,
+            "region": ["EU", "NA", "LATAM"],
+            "today_price": [90.0, 100.0, 70.0],
+            "recommended_price": [72.0, 80.0, 64.0],
+        }
+    )
+    out = rules.ppp_comparison(recs)
+    assert list(out["region"]) == ["NA", "EU", "LATAM"]  # the rules' region order
+    o = out.set_index("region")
+    assert o.loc["EU", "today_level"] == pytest.approx(0.90)
+    assert o.loc["EU", "recommended_level"] == pytest.approx(72 / 80)
+    assert o.loc["LATAM", "recommended_level"] == pytest.approx(0.80)
+    assert o.loc["LATAM", "change"] == pytest.approx(64 / 70 - 1)
+    with pytest.raises(ValueError, match="lacks column"):
+        rules.ppp_comparison(recs.drop(columns="today_price"))

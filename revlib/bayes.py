@@ -138,20 +138,13 @@ def diagnostics(idata, var_names: Sequence[str] | None = None) -> dict[str, Any]
 
 
 def diagnostics_table(diag: dict[str, Any]) -> pd.DataFrame:
-    """The diagnostics as a small table for reports: check, value (formatted text), threshold, pass."""
-    r_hat, bulk, tail, div, bfmi = (
-        diag["max_r_hat"],
-        diag["min_ess_bulk"],
-        diag["min_ess_tail"],
-        int(diag["divergences"]),
-        diag["bfmi_min"],
-    )
+    """The diagnostics as a small table: check, value, threshold, pass."""
     rows = [
-        ("max r_hat", f"{r_hat:.3f}", f"<= {THRESHOLDS['r_hat']}", bool(r_hat <= THRESHOLDS["r_hat"])),
-        ("min bulk ESS", f"{bulk:,.0f}", f">= {THRESHOLDS['ess']}", bool(bulk >= THRESHOLDS["ess"])),
-        ("min tail ESS", f"{tail:,.0f}", f">= {THRESHOLDS['ess']}", bool(tail >= THRESHOLDS["ess"])),
-        ("divergences", f"{div:,}", "0", div == 0),
-        ("min energy BFMI", f"{bfmi:.2f}", f">= {THRESHOLDS['bfmi']}", not bfmi < THRESHOLDS["bfmi"]),
+        ("max r_hat", diag["max_r_hat"], f"<= {THRESHOLDS['r_hat']}", diag["max_r_hat"] <= THRESHOLDS["r_hat"]),
+        ("min bulk ESS", diag["min_ess_bulk"], f">= {THRESHOLDS['ess']}", diag["min_ess_bulk"] >= THRESHOLDS["ess"]),
+        ("min tail ESS", diag["min_ess_tail"], f">= {THRESHOLDS['ess']}", diag["min_ess_tail"] >= THRESHOLDS["ess"]),
+        ("divergences", diag["divergences"], "0", diag["divergences"] == 0),
+        ("min energy BFMI", diag["bfmi_min"], f">= {THRESHOLDS['bfmi']}", not diag["bfmi_min"] < THRESHOLDS["bfmi"]),
     ]
     return pd.DataFrame(rows, columns=["check", "value", "threshold", "pass"])
 

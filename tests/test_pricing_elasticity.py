@@ -100,7 +100,7 @@ def test_today_price_is_the_recent_regular_median():
 
 def test_model_structure_and_likelihood_against_a_naive_reference():
     obs = _obs()
-    d = el.prepare_demand_data(obs, covariates=["promo"], seasonality=2)
+    d = el.prepare_demand_data(obs, covariates=["promo"], seasonality=2, centered=False)
     model = el.build_demand_model(d)
     free = {v.name for v in model.free_RVs}
     assert free == {
@@ -135,6 +135,22 @@ def test_model_structure_and_likelihood_against_a_naive_reference():
     assert logp_obs == pytest.approx(naive, rel=1e-9)
 
 
+def test_parameterisation_follows_how_much_the_data_say():
+    strong = el.prepare_demand_data(_obs())  # 30 periods, 10 % price moves, 10 % noise
+    assert strong.centered and strong.slope_se.max() < 0.5
+    weak = _obs(periods=4)
+    weak["price"] = 100 * np.exp(np.random.default_rng(3).normal(0, 0.01, len(weak)))
+    d = el.prepare_demand_data(weak)
+    assert not d.centered and d.slope_se.min() > 0.5
+    assert el.prepare_demand_data(weak, centered=True).centered
+    # golden: a perfect line has zero slope standard error; two rows have none at all
+    line = pd.DataFrame({"product": "a", "price": [1.0, 2.0, 4.0], "units": [8.0, 4.0, 2.0]})
+    assert el.prepare_demand_data(line, group_cols=["product"]).slope_se[0] == pytest.approx(
+        0.0, abs=1e-12
+    )
+    assert np.isinf(el.prepare_demand_data(line.iloc[:2], group_cols=["product"]).slope_se[0])
+
+
 def test_centred_parameterisation_samples_the_offsets():
     d = el.prepare_demand_data(_obs(), centered=True)
     model = el.build_demand_model(d)
@@ -153,7 +169,7 @@ def test_centred_parameterisation_samples_the_offsets():
 
 def test_nested_single_group_and_fixed_effects():
     obs = _obs()
-    nested = el.build_demand_model(el.prepare_demand_data(obs, nested=True))
+    nested = el.build_demand_model(el.prepare_demand_data(obs, nested=True, centered=False))
     assert {"elasticity_sd_product", "elasticity_sd_product_region", "elasticity_z_product"} <= {
         v.name for v in nested.free_RVs
     }
@@ -324,7 +340,6 @@ def test_dominicks_reproduces_published_brand_elasticities():
         pytest.skip("shared real data folder absent")
     obs = dominicks.dominicks_price_observations(REAL / dominicks.NAME)
     assert len(obs) == dominicks.ROWS
-    # every brand has 9,649 weeks: the centred parameterisation mixes far better (docs/pricing.md)
     fit = el.fit_elasticity(
         obs, group_cols=["product"], centered=True, sampler=el.SAMPLER_FAST, seed=1
     )
@@ -335,3 +350,33 @@ def test_dominicks_reproduces_published_brand_elasticities():
             s.loc[brand].to_dict(),
         )
         assert s.loc[brand, "mean"] == pytest.approx(published, abs=0.03)
+
+
+def test_plots_draw_one_panel_per_group():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from revlib.pricing import plots
+
+    fit = _fake_fit([-2.0, -0.5, -1.5], sigma=0.1)
+    recs = el.optimal_prices(fit)
+    curves = el.demand_curves(fit, points=9)
+    fig = plots.plot_curves(curves, recs, measure="profit", ncols=2)
+    panels = [ax for ax in fig.axes if ax.get_visible()]
+    assert [ax.get_title() for ax in panels] == ["p0", "p1", "p2"]
+    assert all(len(ax.lines) == 3 for ax in panels)  # mean curve, today, recommended
+    summary = pd.DataFrame(
+        {
+            "group": ["p0", "p1"],
+            "mean": [-2.0, -0.5],
+            "hdi_3%": [-2.2, -0.7],
+            "hdi_97%": [-1.8, -0.3],
+        }
+    )
+    forest = plots.plot_forest(summary.set_index("group", drop=False), pooled=-1.25)
+    assert [t.get_text() for t in forest.axes[0].get_yticklabels()] == [
+        "p1",
+        "p0",
+    ]  # most negative on top
+    with pytest.raises(ValueError, match="measure must be 'units', 'revenue' or 'profit'"):
+        plots.plot_curves(curves, recs, measure="margin")

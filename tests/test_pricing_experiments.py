@@ -304,3 +304,26 @@ def test_visitors_per_variant_rpv_golden():
     assert ex.visitors_per_variant_rpv((0.10, 40.0), (0.09, 50.0)) == 10950
     with pytest.raises(ValueError, match="same revenue per visitor"):
         ex.visitors_per_variant_rpv((0.125, 40.0), (0.10, 50.0))
+
+
+def test_price_test_plots_one_panel_per_test():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from revlib.pricing import plots
+
+    sims = pd.concat(
+        [
+            ex.simulate_price_test([40.0, 50.0], [0.12, 0.10], 2000, test_id=t, seed=i)
+            for i, t in enumerate(["T1", "T2", "T3"])
+        ]
+    )
+    arms = ex.arm_posteriors(sims)
+    fig = plots.plot_tests(arms, ex.conversion_curve(arms, points=11), measure="rpv", ncols=2)
+    panels = [ax for ax in fig.axes if ax.get_visible()]
+    assert [ax.get_title().split()[0] for ax in panels] == ["T1", "T2", "T3"]
+    assert all(len(ax.containers) == 2 for ax in panels)  # one error bar per arm
+    bars = plots.plot_prob_best(arms)
+    assert sum(len(ax.patches) for ax in bars.axes if ax.get_visible()) == 6
+    with pytest.raises(ValueError, match="measure must be 'conv' or 'rpv'"):
+        plots.plot_tests(arms, ex.conversion_curve(arms), measure="loss")

@@ -8,9 +8,9 @@ product x region)::
            + seasonality(period_i) + fixed_effects_i
 
 ``beta_g`` is the price elasticity of demand of group ``g`` (% change in units per 1 % change
-in price), partially pooled: ``beta_g = elasticity_mu + elasticity_sd * z_g``, non-centred, with
-``z`` zero-sum normal so that ``elasticity_mu`` is the mean elasticity over the groups (and is
-not traded off against the offsets, which mixes better). With ``nested=True`` the pooling
+in price), partially pooled: ``beta_g = elasticity_mu + offset_g`` with zero-sum normal offsets
+of scale ``elasticity_sd``, so that ``elasticity_mu`` is the mean elasticity over the groups
+(and is not traded off against the offsets, which mixes better). With ``nested=True`` the pooling
 follows the group columns outermost first: with ``["product", "region"]`` each product's
 elasticity is drawn around the pooled mean and each product x region cell around its product
 (cell offsets Normal). ``alpha_g`` are group fixed effects (log demand at ``ref_price_g``, the
@@ -21,10 +21,14 @@ follow the data's spread of log units (as rstanarm's autoscaling does). Every pr
 of :data:`PRIORS`. Optional terms: covariates (e.g. promo), yearly Fourier seasonality and
 zero-sum fixed effects of extra columns (e.g. store).
 
-``centered=True`` samples the offsets themselves (``offset ~ ZeroSumNormal(elasticity_sd)``):
-the better geometry when every group has much data (Dominick's: 9,649 weeks per brand), where
-the non-centred default mixes the pooling sd slowly and can diverge. docs/pricing.md has the
-measurements.
+Parameterisation: non-centred (``offset = elasticity_sd * z``, ``z`` standard) suits groups
+the data say little about; centred (``offset ~ ZeroSumNormal(elasticity_sd)``) suits groups the
+data pin down, where the non-centred form mixes the pooling sd slowly and can diverge
+(Betancourt & Girolami 2015). ``centered=None`` (default) chooses per data set: centred when
+every group's own least-squares elasticity has a standard error below the prior scale of the
+spread (``elasticity_level_sd``), i.e. the data outweigh the prior; non-centred otherwise.
+docs/pricing.md has the measurements (sample company and Dominick's: centred, 3-4x the ESS
+per second and no divergences).
 """
 
 from __future__ import annotations
@@ -74,6 +78,7 @@ class DemandData:
     fixed_effects: tuple[str, ...]
     seasonality: int
     centered: bool
+    slope_se: np.ndarray
     levels: tuple[tuple[str, np.ndarray, tuple[str, ...]], ...]
     dropped_zero_units: int
     config: dict[str, float] = field(default_factory=dict)
@@ -107,7 +112,7 @@ def prepare_demand_data(
     fixed_effects: Sequence[str] = (),
     seasonality: int = 0,
     nested: bool = False,
-    centered: bool = False,
+    centered: bool | None = None,
     priors: Mapping[str, float] | None = None,
 ) -> DemandData:
     """Check and prepare ``price_observations`` for :func:`build_demand_model`.
@@ -115,7 +120,8 @@ def prepare_demand_data(
     Rows with ``units == 0`` have no log and are dropped (counted in ``dropped_zero_units``).
     ``seasonality`` is the number of yearly Fourier pairs built from ``period`` (0 = none);
     ``nested`` pools along the group columns level by level; ``centered`` samples the group
-    offsets directly instead of standardised ones (see the module doc). Raises ``ValueError`` listing every problem (missing columns, bad values, unknown priors).
+    offsets directly instead of standardised ones, None chooses from the data (see the module
+    doc). Raises ``ValueError`` listing every problem (missing columns, bad values, unknown priors).
     """
     group_cols, covariates, fixed_effects = (
         tuple(group_cols),
@@ -193,6 +199,8 @@ def prepare_demand_data(
         names = tuple(sorted(labels.unique()))
         codes = labels.map({n: i for i, n in enumerate(names)}).to_numpy()
         levels.append(("_".join(cols), codes, names))
+    config = PRIORS | dict(priors or {})
+    se = _slope_se(df, len(groups))
     return DemandData(
         frame=df,
         groups=groups,
@@ -200,11 +208,29 @@ def prepare_demand_data(
         covariates=covariates,
         fixed_effects=fixed_effects,
         seasonality=int(seasonality),
-        centered=bool(centered),
+        centered=bool(se.max() < config["elasticity_level_sd"])
+        if centered is None
+        else bool(centered),
+        slope_se=se,
         levels=tuple(levels),
         dropped_zero_units=dropped,
-        config=PRIORS | dict(priors or {}),
+        config=config,
     )
+
+
+def _slope_se(df: pd.DataFrame, n_groups: int) -> np.ndarray:
+    """Standard error of each group's own least-squares slope of log units on log price
+    (infinite when the price never moved or there are fewer than three rows)."""
+    out = np.full(n_groups, np.inf)
+    for gi, g in df.groupby("group_idx"):
+        x = g["x"].to_numpy() - g["x"].mean()
+        sxx = float((x**2).sum())
+        if len(g) < 3 or sxx <= 0:
+            continue
+        slope = float((x * g["y"].to_numpy()).sum() / sxx)
+        resid = g["y"].to_numpy() - g["y"].mean() - slope * x
+        out[int(gi)] = float(np.sqrt((resid**2).sum() / (len(g) - 2) / sxx))
+    return out
 
 
 def _today(observations: pd.DataFrame, group_cols: Sequence[str]) -> pd.DataFrame:
@@ -339,7 +365,7 @@ def fit_elasticity(
     fixed_effects: Sequence[str] = (),
     seasonality: int = 0,
     nested: bool = False,
-    centered: bool = False,
+    centered: bool | None = None,
     priors: Mapping[str, float] | None = None,
     sampler: Mapping[str, Any] | None = None,
     seed: int = 0,
@@ -372,7 +398,9 @@ def fit_elasticity(
             "fixed_effects": list(data.fixed_effects),
             "seasonality": data.seasonality,
             "nested": nested,
-            "centered": centered,
+            "centered": data.centered,
+            "centered_requested": centered,
+            "max_slope_se": float(data.slope_se.max()),
             "priors": data.config,
             "rows": len(data.frame),
             "dropped_zero_units": data.dropped_zero_units,

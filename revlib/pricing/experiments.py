@@ -262,10 +262,18 @@ def _grid_draws(
     return pts[idx] + rng.uniform(-0.5, 0.5, size=(draws, len(mode))) * step
 
 
+def _wtp_survival(theta: np.ndarray, log_p: np.ndarray) -> np.ndarray:
+    """P(WTP > price) with log WTP ~ Logistic(m, s): (draw, price) shares."""
+    from scipy.special import expit
+
+    return expit((theta[:, 1:2] - log_p[None, :]) / np.exp(theta[:, 2:3]))
+
+
 def _wtp_conversion(theta: np.ndarray, log_p: np.ndarray) -> np.ndarray:
-    """c_max x P(WTP > price) with log WTP ~ Logistic(m, s): (draw, price) conversion rates."""
-    c_max = 1 / (1 + np.exp(-theta[:, :1]))
-    return c_max / (1 + np.exp(-(theta[:, 1:2] - log_p[None, :]) / np.exp(theta[:, 2:3])))
+    """c_max x P(WTP > price): (draw, price) conversion rates; theta = (logit c_max, m, log s)."""
+    from scipy.special import expit
+
+    return expit(theta[:, :1]) * _wtp_survival(theta, log_p)
 
 
 def conversion_curve(
@@ -310,7 +318,7 @@ def conversion_curve(
         grid = np.linspace(prices.min(), prices.max(), points)
         sims = _grid_draws(theta, cov, post, draws=draws, rng=rng)
         conv = _wtp_conversion(sims, np.log(grid))
-        survival = conv / (1 / (1 + np.exp(-sims[:, :1])))
+        survival = _wtp_survival(sims, np.log(grid))
         elasticity = -(1 - survival) / np.exp(sims[:, 2:3])  # d log S / d log p
         rpv = conv * grid[None]
         block = pd.DataFrame({"test_id": test_id, "price": grid})
@@ -366,7 +374,7 @@ def verdicts(
             verdict = "winner"
             reason = (
                 f"{lead['variant']} at {lead['price']:,.2f} has the highest revenue per visitor with "
-                f"{lead['prob_best']:.0%} probability (threshold {cfg['prob_best']:.0%})."
+                f"{lead['prob_best']:.1%} probability (threshold {cfg['prob_best']:.0%})."
             )
         elif equivalent:
             verdict = "no difference"

@@ -48,7 +48,7 @@ def plot_forest(
     order = summary["mean"].sort_values(ascending=False).index
     s = summary.loc[order]
     y = np.arange(len(s))
-    fig, ax = plt.subplots(figsize=(9.5, 0.28 * len(s) + 1.4))
+    fig, ax = plt.subplots(figsize=(9.5, max(0.28 * len(s) + 1.8, 3.2)))
     ax.hlines(y, s[lo], s[hi], color=BLUE, lw=2.2, alpha=0.75, label="94 % interval")
     ax.plot(s["mean"], y, "o", color=BLUE, ms=5, label="posterior mean")
     if truth is not None:
@@ -61,7 +61,8 @@ def plot_forest(
     ax.set_xlabel("elasticity: % change in units per +1 % price")
     ax.set_title(title)
     ax.grid(axis="y", visible=False)
-    ax.legend(loc="lower left", fontsize=8.5, ncols=2)
+    # sorted with the most negative elasticities on top: the upper right stays empty
+    ax.legend(loc="upper right", fontsize=8.5, ncols=2)
     return fig
 
 

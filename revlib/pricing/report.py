@@ -101,10 +101,11 @@ def elasticity_cards(
 
 
 def recommendations_table(recs: pd.DataFrame, *, caption: str = "") -> reporting.HTML:
-    """The recommended prices, their interval, the edge flag and the expected gain."""
+    """The recommended prices, their interval, the edge flag and the expected gain (of profit
+    or revenue, as the gain plot labels each group)."""
     t = recs.assign(
         interval=[
-            f"{lo:,.2f} – {hi:,.2f}"
+            f"{lo:,.2f}" if np.isclose(lo, hi) else f"{lo:,.2f} – {hi:,.2f}"
             for lo, hi in zip(recs["price_lower"], recs["price_upper"], strict=True)
         ],
         gain=[
@@ -114,12 +115,11 @@ def recommendations_table(recs: pd.DataFrame, *, caption: str = "") -> reporting
             )
         ],
         edge=recs["at_edge"].map(
-            {"low": "lowest seen: test lower", "high": "highest seen: test higher", "": ""}
+            {"low": "low edge: test lower", "high": "high edge: test higher", "": ""}
         ),
     )
     cols = [
         "group",
-        "objective",
         "today_price",
         "recommended_price",
         "interval",
@@ -312,3 +312,24 @@ def plan_callout(plans: pd.DataFrame) -> reporting.HTML:
         "warning",
         title="Tests too small",
     )
+
+
+def recommendation_callout(recs: pd.DataFrame) -> reporting.HTML:
+    """The recommendation in one paragraph: how many groups move which way, and whether the
+    optimum lies beyond the prices searched (then: test before moving)."""
+    down = int((recs["price_change"] < -0.005).sum())
+    up = int((recs["price_change"] > 0.005).sum())
+    low, high = int((recs["at_edge"] == "low").sum()), int((recs["at_edge"] == "high").sum())
+    sure = int((recs["prob_gain"] >= 0.95).sum())
+    text = (
+        f"{down} of {len(recs)} groups should charge less and {up} more; {sure} of them gain with at least 95 % "
+        f"probability."
+    )
+    if low or high:
+        text += (
+            f" {low + high} recommendations sit at the edge of the search ({low} at the lowest, {high} at the "
+            "highest price considered): the model's optimum lies beyond the prices seen, so move one step and "
+            "run a price test there before going further."
+        )
+    level = "warning" if (low + high) > len(recs) / 2 else "info"
+    return reporting.callout(text, level, title="What to do")

@@ -61,7 +61,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--accounts", type=int, default=100_000)
     ap.add_argument("--months", type=int, default=36)
     ap.add_argument("--seed", type=int, default=42)
-    ap.add_argument("--format", choices=("parquet", "csv"), default="parquet", help="table files written")
+    ap.add_argument(
+        "--format", choices=("parquet", "csv"), default="parquet", help="table files written"
+    )
     ap.add_argument(
         "--out", type=Path, default=None, help="output folder (default: a temporary one)"
     )

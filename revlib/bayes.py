@@ -100,7 +100,9 @@ def diagnostics(idata, var_names: Sequence[str] | None = None) -> dict[str, Any]
     """
     import arviz as az
 
-    summary = az.summary(idata, var_names=list(var_names) if var_names else None, kind="diagnostics")
+    summary = az.summary(
+        idata, var_names=list(var_names) if var_names else None, kind="diagnostics"
+    )
     r_hat = float(np.nanmax(summary["r_hat"])) if len(summary) else float("nan")
     ess_bulk = float(np.nanmin(summary["ess_bulk"])) if len(summary) else float("nan")
     ess_tail = float(np.nanmin(summary["ess_tail"])) if len(summary) else float("nan")
@@ -140,11 +142,31 @@ def diagnostics(idata, var_names: Sequence[str] | None = None) -> dict[str, Any]
 def diagnostics_table(diag: dict[str, Any]) -> pd.DataFrame:
     """The diagnostics as a small table: check, value, threshold, pass."""
     rows = [
-        ("max r_hat", diag["max_r_hat"], f"<= {THRESHOLDS['r_hat']}", diag["max_r_hat"] <= THRESHOLDS["r_hat"]),
-        ("min bulk ESS", diag["min_ess_bulk"], f">= {THRESHOLDS['ess']}", diag["min_ess_bulk"] >= THRESHOLDS["ess"]),
-        ("min tail ESS", diag["min_ess_tail"], f">= {THRESHOLDS['ess']}", diag["min_ess_tail"] >= THRESHOLDS["ess"]),
+        (
+            "max r_hat",
+            diag["max_r_hat"],
+            f"<= {THRESHOLDS['r_hat']}",
+            diag["max_r_hat"] <= THRESHOLDS["r_hat"],
+        ),
+        (
+            "min bulk ESS",
+            diag["min_ess_bulk"],
+            f">= {THRESHOLDS['ess']}",
+            diag["min_ess_bulk"] >= THRESHOLDS["ess"],
+        ),
+        (
+            "min tail ESS",
+            diag["min_ess_tail"],
+            f">= {THRESHOLDS['ess']}",
+            diag["min_ess_tail"] >= THRESHOLDS["ess"],
+        ),
         ("divergences", diag["divergences"], "0", diag["divergences"] == 0),
-        ("min energy BFMI", diag["bfmi_min"], f">= {THRESHOLDS['bfmi']}", not diag["bfmi_min"] < THRESHOLDS["bfmi"]),
+        (
+            "min energy BFMI",
+            diag["bfmi_min"],
+            f">= {THRESHOLDS['bfmi']}",
+            not diag["bfmi_min"] < THRESHOLDS["bfmi"],
+        ),
     ]
     return pd.DataFrame(rows, columns=["check", "value", "threshold", "pass"])
 
@@ -152,4 +174,6 @@ def diagnostics_table(diag: dict[str, Any]) -> pd.DataFrame:
 def check_diagnostics(diag: dict[str, Any], *, strict: bool) -> None:
     """Raise when ``strict`` and the diagnostics fail (the report shows a warning otherwise)."""
     if strict and not diag["ok"]:
-        raise RuntimeError("sampling diagnostics failed (strict=True): " + "; ".join(diag["problems"]))
+        raise RuntimeError(
+            "sampling diagnostics failed (strict=True): " + "; ".join(diag["problems"])
+        )

@@ -46,10 +46,19 @@ def _parser() -> argparse.ArgumentParser:
             "  revlib run -p price_elasticity.strict=true   # a parameter for one notebook only\n"
         ),
     )
-    run.add_argument("notebooks", nargs="*", metavar="NOTEBOOK", help="notebook names (default: all in notebooks/)")
-    run.add_argument("--data", metavar="DIR", help="data directory of contract tables (default: data/sample)")
     run.add_argument(
-        "--out", metavar="DIR", help="output folder (default: reports/<timestamp>, with reports/latest -> it on success)"
+        "notebooks",
+        nargs="*",
+        metavar="NOTEBOOK",
+        help="notebook names (default: all in notebooks/)",
+    )
+    run.add_argument(
+        "--data", metavar="DIR", help="data directory of contract tables (default: data/sample)"
+    )
+    run.add_argument(
+        "--out",
+        metavar="DIR",
+        help="output folder (default: reports/<timestamp>, with reports/latest -> it on success)",
     )
     run.add_argument(
         "-p",
@@ -67,29 +76,49 @@ def _parser() -> argparse.ArgumentParser:
         metavar="FILE.yaml",
         help="parameters file: {parameters: {...}, notebooks: {name: {...}}} or a flat mapping; -p wins",
     )
-    run.add_argument("--root", metavar="DIR", help="workspace folder holding notebooks/ (default: found from cwd)")
-
-    sub.add_parser("list", help="list the report notebooks, their tables and parameters").add_argument(
-        "--root", metavar="DIR", help="workspace folder holding notebooks/"
+    run.add_argument(
+        "--root",
+        metavar="DIR",
+        help="workspace folder holding notebooks/ (default: found from cwd)",
     )
+
+    sub.add_parser(
+        "list", help="list the report notebooks, their tables and parameters"
+    ).add_argument("--root", metavar="DIR", help="workspace folder holding notebooks/")
 
     val = sub.add_parser("validate", help="validate a data directory against the data contract")
     val.add_argument("data", metavar="DIR", help="data directory")
     val.add_argument("--tables", nargs="*", metavar="TABLE", help="tables that must be present")
 
-    syn = sub.add_parser("synth", help="generate the sample SaaS company (all tables + ground_truth.json)")
+    syn = sub.add_parser(
+        "synth", help="generate the sample SaaS company (all tables + ground_truth.json)"
+    )
     syn.add_argument("--seed", type=int, default=42, help="random seed (default 42)")
-    syn.add_argument("--accounts", type=int, default=2000, help="customers that pay at some point (default 2000); prospects come on top")
+    syn.add_argument(
+        "--accounts",
+        type=int,
+        default=2000,
+        help="customers that pay at some point (default 2000); prospects come on top",
+    )
     syn.add_argument("--months", type=int, default=36, help="months of history (default 36)")
-    syn.add_argument("--start", default=None, help="first month, YYYY-MM-DD (default: the simulator's)")
+    syn.add_argument(
+        "--start", default=None, help="first month, YYYY-MM-DD (default: the simulator's)"
+    )
     syn.add_argument("--out", required=True, metavar="DIR", help="output data directory")
     syn.add_argument(
-        "--format", choices=("csv", "parquet"), default="csv", help="table files: csv (default) or parquet (fast at scale)"
+        "--format",
+        choices=("csv", "parquet"),
+        default="csv",
+        help="table files: csv (default) or parquet (fast at scale)",
     )
 
     sco = sub.add_parser("score", help="score open deals with a saved deal-scoring model")
-    sco.add_argument("--model", required=True, metavar="M", help="model.txt written by the deal_scoring report")
-    sco.add_argument("--data", required=True, metavar="DIR", help="data directory with opportunities")
+    sco.add_argument(
+        "--model", required=True, metavar="M", help="model.txt written by the deal_scoring report"
+    )
+    sco.add_argument(
+        "--data", required=True, metavar="DIR", help="data directory with opportunities"
+    )
     sco.add_argument("--out", required=True, metavar="FILE.csv", help="where to write the scores")
     return p
 
@@ -108,7 +137,10 @@ def _cmd_run(args: argparse.Namespace) -> int:
     )
     n_bad = sum(r.status != "ok" for r in result.reports)
     if n_bad:
-        print(f"{n_bad} of {len(result.reports)} report(s) failed; see {result.out_dir / 'index.html'}", file=sys.stderr)
+        print(
+            f"{n_bad} of {len(result.reports)} report(s) failed; see {result.out_dir / 'index.html'}",
+            file=sys.stderr,
+        )
         return EXIT_FAILED
     print(f"open {result.out_dir / 'index.html'}")
     return EXIT_OK
@@ -122,7 +154,10 @@ def _cmd_list(args: argparse.Namespace) -> int:
     root = Path(args.root) if args.root else project_root()
     for nb in discover_notebooks(root / "notebooks").values():
         print(f"{nb.name}: {nb.title}")
-        print(f"    tables: {', '.join(nb.requires) or '-'}" + (f" (optional: {', '.join(nb.optional)})" if nb.optional else ""))
+        print(
+            f"    tables: {', '.join(nb.requires) or '-'}"
+            + (f" (optional: {', '.join(nb.optional)})" if nb.optional else "")
+        )
         print("    parameters: " + ", ".join(f"{k}={v!r}" for k, v in nb.defaults.items()))
     return EXIT_OK
 
@@ -140,7 +175,12 @@ def _cmd_synth(args: argparse.Namespace) -> int:
     from revlib.synth import synth_command
 
     path = synth_command(
-        seed=args.seed, accounts=args.accounts, months=args.months, out=args.out, start=args.start, fmt=args.format
+        seed=args.seed,
+        accounts=args.accounts,
+        months=args.months,
+        out=args.out,
+        start=args.start,
+        fmt=args.format,
     )
     print(f"sample company written to {path}")
     return EXIT_OK
@@ -152,7 +192,13 @@ def _cmd_score(args: argparse.Namespace) -> int:
     return int(score_command(model=args.model, data=args.data, out=args.out) or 0)
 
 
-COMMANDS = {"run": _cmd_run, "list": _cmd_list, "validate": _cmd_validate, "synth": _cmd_synth, "score": _cmd_score}
+COMMANDS = {
+    "run": _cmd_run,
+    "list": _cmd_list,
+    "validate": _cmd_validate,
+    "synth": _cmd_synth,
+    "score": _cmd_score,
+}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -171,7 +217,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         if debug:
             traceback.print_exc()
         print(err.report(), file=sys.stderr)
-        print("Nothing was written. Fix the data and run again (details: docs/data-contract.md).", file=sys.stderr)
+        print(
+            "Nothing was written. Fix the data and run again (details: docs/data-contract.md).",
+            file=sys.stderr,
+        )
         return EXIT_BAD_INPUT
     except (UsageError, FileNotFoundError) as err:
         if debug:

@@ -178,7 +178,10 @@ CONTRACT: dict[str, Table] = {
                 Col("start_date", "date"),
                 Col("end_date", "date"),
             ),
-            rules=(RowRule("conversions", "<=", "visitors"), RowRule("end_date", ">=", "start_date")),
+            rules=(
+                RowRule("conversions", "<=", "visitors"),
+                RowRule("end_date", ">=", "start_date"),
+            ),
             doc="Conversion experiments at tested price points.",
         ),
         Table(
@@ -189,7 +192,9 @@ CONTRACT: dict[str, Table] = {
                 Col("converted", "bool"),
                 Col("converted_at", "timestamp", nullable=True),
                 _money("revenue"),
-                Col("channel", "str", required=False, nullable=True, doc="extension: source channel"),
+                Col(
+                    "channel", "str", required=False, nullable=True, doc="extension: source channel"
+                ),
                 Col("lead_at", "timestamp", required=False, nullable=True, doc="extension"),
                 Col("trial_at", "timestamp", required=False, nullable=True, doc="extension"),
             ),
@@ -214,9 +219,20 @@ CONTRACT: dict[str, Table] = {
                 Col("leads", "int", ge=0),
                 Col("trials", "int", ge=0),
                 Col("customers", "int", ge=0),
-                Col("expansions", "int", required=False, nullable=True, ge=0, doc="expansion events in the month, customers of any age"),
+                Col(
+                    "expansions",
+                    "int",
+                    required=False,
+                    nullable=True,
+                    ge=0,
+                    doc="expansion events in the month, customers of any age",
+                ),
             ),
-            rules=(RowRule("leads", "<=", "visitors"), RowRule("trials", "<=", "leads"), RowRule("customers", "<=", "trials")),
+            rules=(
+                RowRule("leads", "<=", "visitors"),
+                RowRule("trials", "<=", "leads"),
+                RowRule("customers", "<=", "trials"),
+            ),
             doc="Extension: monthly funnel counts by acquisition channel (visitor -> lead -> trial -> paid -> expansion).",
         ),
         Table(
@@ -340,7 +356,9 @@ def _row_label(index: Any, source: str) -> str:
 def _examples(values: pd.Series, source: str) -> list[str]:
     out = []
     for idx, val in values.head(MAX_EXAMPLES).items():
-        shown = "null" if _isnull(val) else repr(val if not isinstance(val, np.generic) else val.item())
+        shown = (
+            "null" if _isnull(val) else repr(val if not isinstance(val, np.generic) else val.item())
+        )
         out.append(f"{_row_label(idx, source)}: {shown}")
     return out
 
@@ -382,9 +400,7 @@ def read_raw(path: str | os.PathLike) -> pd.DataFrame:
         return pd.read_parquet(path)
     # Everything as text first: types are parsed (and failures reported) by the contract.
     # keep_default_na=False keeps the region code "NA" (North America) a value, not a null.
-    return pd.read_csv(
-        path, dtype=str, keep_default_na=False, na_values=[""], encoding="utf-8"
-    )
+    return pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""], encoding="utf-8")
 
 
 def _parse_column(raw: pd.Series, kind: Kind) -> pd.Series:
@@ -491,7 +507,9 @@ def _schema(table: Table, present: Mapping[str, pd.DataFrame]):
         if col.le is not None:
             checks.append(pa.Check.le(col.le, error=f"must be <= {col.le:g}"))
         if col.isin is not None:
-            checks.append(pa.Check.isin(list(col.isin), error=f"must be one of {', '.join(col.isin)}"))
+            checks.append(
+                pa.Check.isin(list(col.isin), error=f"must be one of {', '.join(col.isin)}")
+            )
         if col.ref is not None:
             ref_table, ref_col = col.ref.split(".")
             if ref_table in present and ref_col in present[ref_table].columns:
@@ -527,7 +545,9 @@ def _row_rule_failures(table: Table, df: pd.DataFrame, source: str) -> list[Prob
                 f"{_row_label(i, source)}: {rule.left}={_fmt(r[rule.left])}, {rule.right}={_fmt(r[rule.right])}"
                 for i, r in shown.iterrows()
             ]
-            problems.append(Problem(table.name, rule.left, f"must be {rule.name}", int(bad.sum()), examples))
+            problems.append(
+                Problem(table.name, rule.left, f"must be {rule.name}", int(bad.sum()), examples)
+            )
     return problems
 
 
@@ -537,7 +557,9 @@ def _fmt(val: Any) -> str:
     return str(val)
 
 
-def _currency_problems(tables: Mapping[str, pd.DataFrame], sources: Mapping[str, str]) -> list[Problem]:
+def _currency_problems(
+    tables: Mapping[str, pd.DataFrame], sources: Mapping[str, str]
+) -> list[Problem]:
     """Every non-reporting currency used must have an fx rate (when any currency is used)."""
     problems = []
     rates = set(tables["fx_rates"]["currency"].dropna()) if "fx_rates" in tables else set()
@@ -598,7 +620,9 @@ def validate_tables(
         try:
             _schema(table, parsed).validate(df, lazy=True)
         except pa.errors.SchemaErrors as err:
-            problems += _pandera_problems(name, err.failure_cases, df, source, type_failed.get(name, {}))
+            problems += _pandera_problems(
+                name, err.failure_cases, df, source, type_failed.get(name, {})
+            )
         problems += _row_rule_failures(table, df, source)
     problems += _currency_problems(parsed, sources)
     if problems:
@@ -626,7 +650,11 @@ def _pandera_problems(
             idx = [i for i in idx if i not in type_failed.get(str(column), set())]
             if not idx:
                 continue
-        values = df.loc[[i for i in idx if i in df.index], column] if column in df.columns else group["failure_case"]
+        values = (
+            df.loc[[i for i in idx if i in df.index], column]
+            if column in df.columns
+            else group["failure_case"]
+        )
         problems.append(Problem(name, str(column), rule, len(idx), _examples(values, source)))
     return problems
 
@@ -647,7 +675,9 @@ def load_tables(
     data_dir = Path(data_dir)
     required = list(required)
     if not data_dir.is_dir():
-        raise DataValidationError([Problem("(data directory)", None, f"not found: {data_dir}")], data_dir)
+        raise DataValidationError(
+            [Problem("(data directory)", None, f"not found: {data_dir}")], data_dir
+        )
     wanted = list(tables) if tables is not None else available_tables(data_dir)
     unknown = [t for t in [*wanted, *required] if t not in CONTRACT]
     if unknown:
@@ -669,14 +699,20 @@ def load_tables(
         if path is None:
             if name in required:
                 problems.append(
-                    Problem(name, None, f"required table is missing (no {name}.csv or {name}.parquet)")
+                    Problem(
+                        name, None, f"required table is missing (no {name}.csv or {name}.parquet)"
+                    )
                 )
             continue
         try:
             raw[name] = read_raw(path)
             sources[name] = "csv" if path.suffix == ".csv" else "parquet"
         except UnicodeDecodeError as err:
-            problems.append(Problem(name, None, f"{path.name} is not UTF-8 text (byte {err.start}: {err.reason})"))
+            problems.append(
+                Problem(
+                    name, None, f"{path.name} is not UTF-8 text (byte {err.start}: {err.reason})"
+                )
+            )
         except (pd.errors.ParserError, pd.errors.EmptyDataError, OSError, ValueError) as err:
             problems.append(Problem(name, None, f"{path.name} cannot be read: {str(err).strip()}"))
     try:
@@ -725,7 +761,9 @@ def _csv_ready(df: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def write_csv(df: pd.DataFrame, path: str | os.PathLike, *, float_format: str | None = None) -> Path:
+def write_csv(
+    df: pd.DataFrame, path: str | os.PathLike, *, float_format: str | None = None
+) -> Path:
     """Write a table as deterministic CSV (ISO dates, ``\\n`` line ends, no index)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -746,7 +784,10 @@ def write_tables(
         raise ValueError(f"fmt must be 'csv' or 'parquet', got {fmt!r}")
     out = Path(out_dir)
     if fmt == "csv":
-        return [write_csv(df, out / f"{name}.csv", float_format=float_format) for name, df in tables.items()]
+        return [
+            write_csv(df, out / f"{name}.csv", float_format=float_format)
+            for name, df in tables.items()
+        ]
     out.mkdir(parents=True, exist_ok=True)
     paths = []
     for name, df in tables.items():
@@ -791,7 +832,9 @@ def write_json(obj: Any, path: str | os.PathLike) -> Path:
     """Write JSON deterministically (sorted keys, 2-space indent, NaN -> null)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    text = json.dumps(_clean_json(obj), indent=2, sort_keys=True, default=_json_default, allow_nan=False)
+    text = json.dumps(
+        _clean_json(obj), indent=2, sort_keys=True, default=_json_default, allow_nan=False
+    )
     path.write_text(text + "\n", encoding="utf-8")
     return path
 
@@ -835,7 +878,14 @@ def contract_markdown() -> str:
     """The contract's tables as Markdown (docs/data-contract.md embeds it; a test keeps them equal)."""
     lines = []
     for t in CONTRACT.values():
-        lines += [f"### {t.name}", "", t.doc, "", "| column | type | required | rules |", "|---|---|---|---|"]
+        lines += [
+            f"### {t.name}",
+            "",
+            t.doc,
+            "",
+            "| column | type | required | rules |",
+            "|---|---|---|---|",
+        ]
         for c in t.columns:
             rules = []
             if not c.nullable:
@@ -851,9 +901,16 @@ def contract_markdown() -> str:
                 rules.append(f"-> {c.ref}")
             if c.doc:
                 rules.append(c.doc)
-            lines.append(f"| {c.name} | {c.kind} | {'yes' if c.required else 'no'} | {'; '.join(rules)} |")
+            lines.append(
+                f"| {c.name} | {c.kind} | {'yes' if c.required else 'no'} | {'; '.join(rules)} |"
+            )
         if t.rules:
-            lines += ["", "Row rules: " + "; ".join(f"`{r.name}`" for r in t.rules) + " (rows with a null pass)."]
+            lines += [
+                "",
+                "Row rules: "
+                + "; ".join(f"`{r.name}`" for r in t.rules)
+                + " (rows with a null pass).",
+            ]
         lines.append("")
     return "\n".join(lines)
 
@@ -875,6 +932,9 @@ def real_data_dir(name: str = "") -> Path:
     """Folder of the shared real data sets (``$REVLIB_REAL_DATA``, else ``../shared/data/real``
     beside the workspace), or one data set in it. Never copied into the repo."""
     env = os.environ.get("REVLIB_REAL_DATA")
-    base = Path(env) if env else Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "real"
+    base = (
+        Path(env)
+        if env
+        else Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "real"
+    )
     return base / name if name else base
-

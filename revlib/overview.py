@@ -37,7 +37,11 @@ def table_summary(tables: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
     for name, df in tables.items():
         spec = CONTRACT.get(name)
         date_col = DATE_COLUMN.get(name)
-        dates = df[date_col].dropna() if date_col and date_col in df.columns else pd.Series(dtype="datetime64[ns]")
+        dates = (
+            df[date_col].dropna()
+            if date_col and date_col in df.columns
+            else pd.Series(dtype="datetime64[ns]")
+        )
         known = {c.name for c in spec.columns} if spec else set()
         rows.append(
             {
@@ -91,7 +95,12 @@ def rules_checked(tables: Mapping[str, pd.DataFrame]) -> int:
         for col in spec.columns:
             if col.name not in df.columns:
                 continue
-            n += 1 + (not col.nullable) + col.unique + sum(x is not None for x in (col.ge, col.gt, col.le, col.isin))
+            n += (
+                1
+                + (not col.nullable)
+                + col.unique
+                + sum(x is not None for x in (col.ge, col.gt, col.le, col.isin))
+            )
             n += col.ref is not None and col.ref.split(".")[0] in tables
         n += sum(r.left in df.columns and r.right in df.columns for r in spec.rules)
     return n
@@ -104,8 +113,17 @@ def plot_coverage(tables: Mapping[str, pd.DataFrame]):
     summary = table_summary(tables).dropna(subset=["first"]).iloc[::-1]
     fig, ax = plt.subplots(figsize=(9.5, 0.38 * len(summary) + 1.2))
     for i, row in enumerate(summary.itertuples()):
-        ax.barh(i, (row.last - row.first).days + 1, left=row.first, color=PALETTE["primary"], alpha=0.75, height=0.55)
-        ax.text(row.last, i, f"  {row.rows:,} rows", va="center", fontsize=9, color=PALETTE["muted"])
+        ax.barh(
+            i,
+            (row.last - row.first).days + 1,
+            left=row.first,
+            color=PALETTE["primary"],
+            alpha=0.75,
+            height=0.55,
+        )
+        ax.text(
+            row.last, i, f"  {row.rows:,} rows", va="center", fontsize=9, color=PALETTE["muted"]
+        )
     ax.set_yticks(range(len(summary)), summary["table"])
     ax.set_title("Date coverage of each table")
     ax.grid(axis="y", visible=False)
@@ -119,7 +137,9 @@ def plot_mrr(movements: pd.DataFrame):
 
     fig, ax = plt.subplots()
     months = pd.to_datetime(movements["month"])
-    ax.bar(months, movements["closing_mrr"], width=25, color=PALETTE["primary"], alpha=0.8, label="MRR")
+    ax.bar(
+        months, movements["closing_mrr"], width=25, color=PALETTE["primary"], alpha=0.8, label="MRR"
+    )
     money_axis(ax)
     ax.set_ylabel("MRR (reporting currency)")
     ax2 = ax.twinx()
@@ -138,7 +158,9 @@ def plot_deals(opportunities: pd.DataFrame):
     import matplotlib.pyplot as plt
 
     q = opportunities["created_date"].dt.to_period("Q").astype(str)
-    counts = pd.crosstab(q, opportunities["status"]).reindex(columns=["won", "lost", "open"], fill_value=0)
+    counts = pd.crosstab(q, opportunities["status"]).reindex(
+        columns=["won", "lost", "open"], fill_value=0
+    )
     colours = [PALETTE["good"], PALETTE["critical"], PALETTE["primary"]]
     fig, ax = plt.subplots()
     bottom = np.zeros(len(counts))

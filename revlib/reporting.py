@@ -27,7 +27,16 @@ PALETTE = {
     "critical": "#dc2626",
     "info": "#2563eb",
     "success": "#059669",
-    "series": ["#2563eb", "#059669", "#d97706", "#7c3aed", "#dc2626", "#0891b2", "#db2777", "#65a30d"],
+    "series": [
+        "#2563eb",
+        "#059669",
+        "#d97706",
+        "#7c3aed",
+        "#dc2626",
+        "#0891b2",
+        "#db2777",
+        "#65a30d",
+    ],
 }
 LEVEL_ICON = {"info": "ℹ", "success": "✔", "warning": "⚠", "critical": "✖"}
 LEVELS = tuple(LEVEL_ICON)
@@ -126,7 +135,9 @@ def definition(obj: Callable | str) -> str:
 def definitions(items: Mapping[str, Callable | str], *, title: str = "Definitions") -> HTML:
     """A collapsible list of metric definitions (name -> function or text)."""
     rows = "".join(f"<dt>{esc(k)}</dt><dd>{esc(definition(v))}</dd>" for k, v in items.items())
-    return HTML(f'<details class="rl-defs"><summary>{esc(title)}</summary><dl>{rows}</dl></details>')
+    return HTML(
+        f'<details class="rl-defs"><summary>{esc(title)}</summary><dl>{rows}</dl></details>'
+    )
 
 
 # ----------------------------------------------------------------------------- components
@@ -149,7 +160,9 @@ def kpi_cards(cards: Iterable[Card | Mapping[str, Any]]) -> HTML:
     for c in cards:
         card = c if isinstance(c, Card) else Card(**c)
         if card.status not in ("good", "warning", "critical", "neutral"):
-            raise ValueError(f"card status must be good, warning, critical or neutral, got {card.status!r}")
+            raise ValueError(
+                f"card status must be good, warning, critical or neutral, got {card.status!r}"
+            )
         text = definition(card.definition) if card.definition else ""
         parts.append(
             f'<div class="rl-card rl-{card.status}"><div class="rl-label">{esc(card.label)}</div>'
@@ -165,14 +178,22 @@ def callout(text: str, level: str = "info", *, title: str | None = None) -> HTML
     """A coloured message box: info, success, warning or critical. ``text`` is plain text."""
     if level not in LEVELS:
         raise ValueError(f"level must be one of {', '.join(LEVELS)}, got {level!r}")
-    head = f"<strong>{LEVEL_ICON[level]} {esc(title)}</strong><br>" if title else f"<strong>{LEVEL_ICON[level]}</strong> "
+    head = (
+        f"<strong>{LEVEL_ICON[level]} {esc(title)}</strong><br>"
+        if title
+        else f"<strong>{LEVEL_ICON[level]}</strong> "
+    )
     return HTML(f'<div class="rl-callout rl-{level}">{head}{esc(text)}</div>')
 
 
-def progress_bar(value: float, *, label: str = "", ticks: Sequence[float] = (0.9, 0.95, 0.99, 1.0)) -> HTML:
+def progress_bar(
+    value: float, *, label: str = "", ticks: Sequence[float] = (0.9, 0.95, 0.99, 1.0)
+) -> HTML:
     """A horizontal progress bar for a ratio (1.0 = target), with milestone ticks."""
     shown = max(0.0, min(float(value), 1.0))
-    colour = PALETTE["good"] if value >= 1 else PALETTE["primary"]  # the verdict, not the bar, judges pace
+    colour = (
+        PALETTE["good"] if value >= 1 else PALETTE["primary"]
+    )  # the verdict, not the bar, judges pace
     parts, last_below = [], -1.0
     for t in sorted(ticks):  # a label too close to the previous one goes above the bar
         below = t - last_below >= 0.035
@@ -185,7 +206,7 @@ def progress_bar(value: float, *, label: str = "", ticks: Sequence[float] = (0.9
     tick_html = "".join(parts)
     return HTML(
         f'<div class="rl-progress"><div style="font-size:13px;margin-bottom:22px">{esc(label)} '
-        f"<strong>{pct(value)}</strong></div><div class=\"rl-bar\"><div class=\"rl-fill\" "
+        f'<strong>{pct(value)}</strong></div><div class="rl-bar"><div class="rl-fill" '
         f'style="width:{shown * 100:.2f}%;background:{colour}"></div>{tick_html}</div>'
         f'<div style="height:22px"></div></div>'
     )
@@ -335,7 +356,9 @@ def _strip_for_report(nb) -> Any:
             continue
         if cell.cell_type == "code":
             cell.outputs = [
-                o for o in cell.get("outputs", []) if not (o.get("output_type") == "stream" and o.get("name") == "stderr")
+                o
+                for o in cell.get("outputs", [])
+                if not (o.get("output_type") == "stream" and o.get("name") == "stderr")
             ]
         kept.append(cell)
     nb.cells = kept
@@ -378,7 +401,9 @@ def _report_header(header: Mapping[str, Any]) -> str:
     status = header.get("status", "ok")
     params = header.get("parameters", {})
     versions = header.get("versions", {})
-    param_html = ", ".join(f"<code>{esc(k)}={esc(repr(v))}</code>" for k, v in params.items()) or "defaults"
+    param_html = (
+        ", ".join(f"<code>{esc(k)}={esc(repr(v))}</code>" for k, v in params.items()) or "defaults"
+    )
     version_html = ", ".join(f"{esc(k)} {esc(v)}" for k, v in versions.items())
     error = header.get("error")
     err_html = (
@@ -411,8 +436,16 @@ def index_html(run: Mapping[str, Any]) -> str:
     rows = []
     for r in run["reports"]:
         ok = r["status"] == "ok"
-        params = ", ".join(f"{k}={v!r}" for k, v in r.get("parameters", {}).items() if k not in ("data_dir", "output_dir"))
-        link = f'<a href="{esc(r["html"])}">{esc(r.get("title") or r["name"])}</a>' if r.get("html") else esc(r["name"])
+        params = ", ".join(
+            f"{k}={v!r}"
+            for k, v in r.get("parameters", {}).items()
+            if k not in ("data_dir", "output_dir")
+        )
+        link = (
+            f'<a href="{esc(r["html"])}">{esc(r.get("title") or r["name"])}</a>'
+            if r.get("html")
+            else esc(r["name"])
+        )
         err = f'<div class="rl-err">{esc(r["error"])}</div>' if r.get("error") else ""
         rows.append(
             f"<tr><td>{link}<div class='rl-nb'>{esc(r['name'])}</div>{err}</td>"

@@ -74,12 +74,20 @@ def _parameters_cell_defaults(nb) -> dict[str, Any]:
         if cell.cell_type == "code" and "parameters" in cell.get("metadata", {}).get("tags", []):
             out: dict[str, Any] = {}
             for node in ast.parse(cell.source).body:
-                if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
+                if (
+                    isinstance(node, ast.Assign)
+                    and len(node.targets) == 1
+                    and isinstance(node.targets[0], ast.Name)
+                ):
                     try:
                         out[node.targets[0].id] = ast.literal_eval(node.value)
                     except ValueError:
                         out[node.targets[0].id] = None
-                elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name) and node.value is not None:
+                elif (
+                    isinstance(node, ast.AnnAssign)
+                    and isinstance(node.target, ast.Name)
+                    and node.value is not None
+                ):
                     out[node.target.id] = ast.literal_eval(node.value)
             return out
     return {}
@@ -133,7 +141,9 @@ def parse_parameter(text: str) -> tuple[str, Any]:
     try:
         value = yaml.safe_load(raw) if raw.strip() else ""
     except yaml.YAMLError as err:
-        raise UsageError(f"malformed -p value {text!r}: the value is not valid YAML ({err.problem})") from None
+        raise UsageError(
+            f"malformed -p value {text!r}: the value is not valid YAML ({err.problem})"
+        ) from None
     return name, value
 
 
@@ -152,8 +162,12 @@ def load_params_file(path: str | os.PathLike) -> tuple[dict[str, Any], dict[str,
     if "parameters" in doc or "notebooks" in doc:
         extra = set(doc) - {"parameters", "notebooks"}
         if extra:
-            raise UsageError(f"parameters file {path}: unknown keys {sorted(extra)} (allowed: parameters, notebooks)")
-        return dict(doc.get("parameters") or {}), {k: dict(v or {}) for k, v in (doc.get("notebooks") or {}).items()}
+            raise UsageError(
+                f"parameters file {path}: unknown keys {sorted(extra)} (allowed: parameters, notebooks)"
+            )
+        return dict(doc.get("parameters") or {}), {
+            k: dict(v or {}) for k, v in (doc.get("notebooks") or {}).items()
+        }
     return dict(doc), {}
 
 
@@ -193,12 +207,16 @@ def resolve_parameters(
             errors.append(f"unknown parameter {key!r}: no selected notebook declares it")
     out: dict[str, dict[str, Any]] = {}
     for nb in notebooks:
-        chosen = {k: v for k, v in common.items() if k in nb.defaults and k not in RESERVED_PARAMETERS}
+        chosen = {
+            k: v for k, v in common.items() if k in nb.defaults and k not in RESERVED_PARAMETERS
+        }
         for key, value in (per_notebook.get(nb.name) or {}).items():
             if key in RESERVED_PARAMETERS:
                 errors.append(f"{nb.name}.{key} is set by --data / --out, not by parameters")
             elif key not in nb.defaults:
-                errors.append(f"unknown parameter {key!r} for notebook {nb.name} (it has: {', '.join(nb.parameter_names)})")
+                errors.append(
+                    f"unknown parameter {key!r} for notebook {nb.name} (it has: {', '.join(nb.parameter_names)})"
+                )
             else:
                 chosen[key] = value
         for key, value in chosen.items():
@@ -245,7 +263,18 @@ def versions() -> dict[str, str]:
     from importlib import metadata
 
     out = {"python": platform.python_version(), "revlib": __version__}
-    for pkg in ("pandas", "numpy", "pymc", "arviz", "nutpie", "lightgbm", "scikit-learn", "statsforecast", "matplotlib", "papermill"):
+    for pkg in (
+        "pandas",
+        "numpy",
+        "pymc",
+        "arviz",
+        "nutpie",
+        "lightgbm",
+        "scikit-learn",
+        "statsforecast",
+        "matplotlib",
+        "papermill",
+    ):
         try:
             out[pkg] = metadata.version(pkg)
         except metadata.PackageNotFoundError:
@@ -298,8 +327,14 @@ def run(
         raise UsageError(f"no notebooks found in {notebooks_dir}")
     unknown = [n for n in names if Path(n).stem not in available]
     if unknown:
-        raise UsageError(f"unknown notebook(s) {', '.join(map(repr, unknown))}; available: {', '.join(available)}")
-    selected = [available[Path(n).stem] for n in dict.fromkeys(names)] if names else list(available.values())
+        raise UsageError(
+            f"unknown notebook(s) {', '.join(map(repr, unknown))}; available: {', '.join(available)}"
+        )
+    selected = (
+        [available[Path(n).stem] for n in dict.fromkeys(names)]
+        if names
+        else list(available.values())
+    )
 
     common: dict[str, Any] = {}
     per_nb: dict[str, dict[str, Any]] = {}
@@ -341,7 +376,9 @@ def run(
             results.append(result)
             mark = "ok" if result.status == "ok" else "FAILED"
             extra = f" — {result.error.splitlines()[0]}" if result.error else ""
-            progress(f"[{i}/{len(selected)}] {nb.name}: {mark} in {result.duration_seconds:.1f} s{extra}")
+            progress(
+                f"[{i}/{len(selected)}] {nb.name}: {mark} in {result.duration_seconds:.1f} s{extra}"
+            )
     except KeyboardInterrupt:
         progress(f"interrupted: partial output left in {staging}; reports/latest unchanged")
         raise
@@ -353,7 +390,9 @@ def run(
         "duration_seconds": round(time.perf_counter() - t0, 2),
         "data_dir": str(data_path),
         "out_dir": str(target),
-        "command": " ".join(["revlib", *sys.argv[1:]]) if sys.argv and sys.argv[0].endswith("revlib") else "",
+        "command": " ".join(["revlib", *sys.argv[1:]])
+        if sys.argv and sys.argv[0].endswith("revlib")
+        else "",
         "versions": vers,
         "reports": [r.__dict__ for r in results],
     }
@@ -362,7 +401,9 @@ def run(
 
     write_json(run_doc, staging / "run.json")
     (staging / "index.html").write_text(index_html(run_doc), encoding="utf-8")
-    return _publish(staging, target, run_id, results, ok, reports_root if not out_dir else None, progress)
+    return _publish(
+        staging, target, run_id, results, ok, reports_root if not out_dir else None, progress
+    )
 
 
 def _run_one(
@@ -418,7 +459,9 @@ def _run_one(
         }
         html_name = f"{nb.name}.html"
         (staging / html_name).write_text(notebook_html(executed, header=header), encoding="utf-8")
-    artifacts = sorted(str(p.relative_to(artifacts_dir)) for p in artifacts_dir.rglob("*") if p.is_file())
+    artifacts = sorted(
+        str(p.relative_to(artifacts_dir)) for p in artifacts_dir.rglob("*") if p.is_file()
+    )
     return ReportResult(
         name=nb.name,
         title=nb.title,
@@ -464,7 +507,9 @@ def _publish(
         if ok:
             _point_latest(reports_root, target)
             latest_updated = True
-        message = f"reports in {target}" + ("" if ok else "; reports/latest still points at the last complete run")
+        message = f"reports in {target}" + (
+            "" if ok else "; reports/latest still points at the last complete run"
+        )
     elif ok or not target.exists() or not any(target.iterdir()):
         if target.exists():
             old = target.parent / f".{target.name}.old-{os.getpid()}"
@@ -482,7 +527,14 @@ def _publish(
         message = f"run failed: its reports are in {failed}; {target_msg}"
         target = failed
     progress(message)
-    return RunResult(run_id=run_id, out_dir=target, reports=results, ok=ok, latest_updated=latest_updated, message=message)
+    return RunResult(
+        run_id=run_id,
+        out_dir=target,
+        reports=results,
+        ok=ok,
+        latest_updated=latest_updated,
+        message=message,
+    )
 
 
 def _point_latest(reports_root: Path, target: Path) -> None:

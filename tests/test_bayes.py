@@ -32,7 +32,9 @@ def test_unknown_sampler() -> None:
 def test_sample_recovers_conjugate_posterior(sampler: str) -> None:
     rng = np.random.default_rng(0)
     y = rng.normal(1.5, 1.0, size=50)
-    idata = bayes.sample(normal_mean_model(y), draws=500, tune=500, chains=2, seed=1, sampler=sampler)
+    idata = bayes.sample(
+        normal_mean_model(y), draws=500, tune=500, chains=2, seed=1, sampler=sampler
+    )
     # exact posterior: precision 1/100 + 50, mean = sum(y) / (50 + 0.01)
     post_mean = y.sum() / (50 + 0.01)
     post_sd = (50 + 0.01) ** -0.5
@@ -57,7 +59,9 @@ def test_diagnostics_flag_problems_and_strict_mode() -> None:
     diag = bayes.diagnostics(idata)
     assert not diag["ok"]
     assert diag["divergences"] == 3
-    assert any("r_hat" in p for p in diag["problems"]) and any("divergent" in p for p in diag["problems"])
+    assert any("r_hat" in p for p in diag["problems"]) and any(
+        "divergent" in p for p in diag["problems"]
+    )
     bayes.check_diagnostics(diag, strict=False)
     with pytest.raises(RuntimeError, match="strict=True"):
         bayes.check_diagnostics(diag, strict=True)

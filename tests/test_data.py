@@ -94,7 +94,12 @@ def test_missing_required_table(valid_dir: Path) -> None:
 
 
 def test_missing_column(valid_dir: Path) -> None:
-    replace_in(valid_dir, "subscriptions", "subscription_id,account_id,product", "subscription_id,account_id,plan")
+    replace_in(
+        valid_dir,
+        "subscriptions",
+        "subscription_id,account_id,product",
+        "subscription_id,account_id,plan",
+    )
     (p,) = problems_of(valid_dir)
     assert (p.table, p.column, p.rule) == ("subscriptions", "product", "required column is missing")
 
@@ -155,7 +160,9 @@ def test_empty_table(valid_dir: Path) -> None:
 
 
 def test_not_utf8(valid_dir: Path) -> None:
-    (valid_dir / "accounts.csv").write_bytes(ACCOUNTS.replace("Bolt", "B\u00f6lt").encode("latin-1"))
+    (valid_dir / "accounts.csv").write_bytes(
+        ACCOUNTS.replace("Bolt", "B\u00f6lt").encode("latin-1")
+    )
     probs = problems_of(valid_dir)
     assert any(p.table == "accounts" and "not UTF-8" in p.rule for p in probs)
 
@@ -174,7 +181,10 @@ def test_every_problem_reported_at_once(valid_dir: Path) -> None:
         ("opportunities", "account_id"),
     }
     text = data.DataValidationError(probs, valid_dir).report()
-    assert "4 problem(s)" in text and "accounts.region: must be one of NA, EU, APAC, LATAM, OTHER" in text
+    assert (
+        "4 problem(s)" in text
+        and "accounts.region: must be one of NA, EU, APAC, LATAM, OTHER" in text
+    )
 
 
 def test_currency_without_rate(valid_dir: Path) -> None:
@@ -203,8 +213,14 @@ def test_to_reporting_currency(valid_dir: Path) -> None:
 
 def test_write_csv_and_json_are_deterministic(tmp_path: Path, valid_dir: Path) -> None:
     t = data.load_tables(valid_dir)
-    a = data.write_artifacts(tmp_path / "a", {"s.csv": t["subscriptions"], "k.json": {"b": np.float64(1.5), "a": float("nan")}})
-    b = data.write_artifacts(tmp_path / "b", {"s.csv": t["subscriptions"], "k.json": {"b": np.float64(1.5), "a": float("nan")}})
+    a = data.write_artifacts(
+        tmp_path / "a",
+        {"s.csv": t["subscriptions"], "k.json": {"b": np.float64(1.5), "a": float("nan")}},
+    )
+    b = data.write_artifacts(
+        tmp_path / "b",
+        {"s.csv": t["subscriptions"], "k.json": {"b": np.float64(1.5), "a": float("nan")}},
+    )
     assert [p.read_bytes() for p in a] == [p.read_bytes() for p in b]
     assert data.read_json(tmp_path / "a" / "k.json") == {"a": None, "b": 1.5}
     text = (tmp_path / "a" / "s.csv").read_text()
@@ -222,5 +238,9 @@ def test_unknown_table_name(valid_dir: Path) -> None:
 
 
 def test_contract_doc_matches_code() -> None:
-    doc = (Path(__file__).resolve().parent.parent / "docs" / "data-contract.md").read_text(encoding="utf-8")
-    assert data.contract_markdown().strip() in doc, "docs/data-contract.md is out of date: paste contract_markdown()"
+    doc = (Path(__file__).resolve().parent.parent / "docs" / "data-contract.md").read_text(
+        encoding="utf-8"
+    )
+    assert data.contract_markdown().strip() in doc, (
+        "docs/data-contract.md is out of date: paste contract_markdown()"
+    )

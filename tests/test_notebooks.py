@@ -22,8 +22,14 @@ def test_there_are_notebooks() -> None:
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
 def test_committed_without_outputs(path: Path) -> None:
     nb = nbformat.read(path, as_version=4)
-    with_outputs = [i for i, c in enumerate(nb.cells) if c.cell_type == "code" and (c.outputs or c.execution_count)]
-    assert not with_outputs, f"{path.name}: cells {with_outputs} have outputs; strip them (reports hold outputs)"
+    with_outputs = [
+        i
+        for i, c in enumerate(nb.cells)
+        if c.cell_type == "code" and (c.outputs or c.execution_count)
+    ]
+    assert not with_outputs, (
+        f"{path.name}: cells {with_outputs} have outputs; strip them (reports hold outputs)"
+    )
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
@@ -32,9 +38,13 @@ def test_parameters_cell(path: Path) -> None:
     tagged = [c for c in nb.cells if "parameters" in c.get("metadata", {}).get("tags", [])]
     assert len(tagged) == 1, f"{path.name}: needs exactly one cell tagged 'parameters'"
     info = discover_notebooks(path.parent)[path.stem]
-    assert SHARED_PARAMETERS <= set(info.defaults), f"{path.name}: parameters lack {SHARED_PARAMETERS - set(info.defaults)}"
+    assert SHARED_PARAMETERS <= set(info.defaults), (
+        f"{path.name}: parameters lack {SHARED_PARAMETERS - set(info.defaults)}"
+    )
     for node in ast.parse(tagged[0].source).body:  # literals only
-        assert isinstance(node, (ast.Assign, ast.AnnAssign)), f"{path.name}: parameters cell must hold assignments only"
+        assert isinstance(node, (ast.Assign, ast.AnnAssign)), (
+            f"{path.name}: parameters cell must hold assignments only"
+        )
         ast.literal_eval(node.value)
 
 
@@ -49,5 +59,9 @@ def test_metadata_and_no_definitions(path: Path) -> None:
         if cell.cell_type != "code":
             continue
         tree = ast.parse(cell.source)
-        defs = [n.name for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.ClassDef, ast.AsyncFunctionDef))]
+        defs = [
+            n.name
+            for n in ast.walk(tree)
+            if isinstance(n, (ast.FunctionDef, ast.ClassDef, ast.AsyncFunctionDef))
+        ]
         assert not defs, f"{path.name}: defines {defs}; logic belongs in revlib"

@@ -33,7 +33,16 @@ def test_formatting() -> None:
 
 
 def test_components_escape_and_validate() -> None:
-    cards = reporting.kpi_cards([{"label": "ARR <x>", "value": "$1M", "status": "good", "definition": net_retention_example}])
+    cards = reporting.kpi_cards(
+        [
+            {
+                "label": "ARR <x>",
+                "value": "$1M",
+                "status": "good",
+                "definition": net_retention_example,
+            }
+        ]
+    )
     html = cards._repr_html_()
     assert "ARR &lt;x&gt;" in html and "rl-good" in html and "Net revenue retention" in html
     with pytest.raises(ValueError, match="card status must be"):
@@ -64,9 +73,26 @@ def test_index_html_lists_reports() -> None:
         "duration_seconds": 3.0,
         "data_dir": "/d",
         "reports": [
-            {"name": "a", "title": "A", "status": "ok", "duration_seconds": 1.0, "parameters": {"fast": True}, "html": "a.html"},
-            {"name": "b", "title": "B", "status": "failed", "duration_seconds": 2.0, "parameters": {}, "html": "b.html", "error": "ValueError: boom"},
+            {
+                "name": "a",
+                "title": "A",
+                "status": "ok",
+                "duration_seconds": 1.0,
+                "parameters": {"fast": True},
+                "html": "a.html",
+            },
+            {
+                "name": "b",
+                "title": "B",
+                "status": "failed",
+                "duration_seconds": 2.0,
+                "parameters": {},
+                "html": "b.html",
+                "error": "ValueError: boom",
+            },
         ],
     }
     html = reporting.index_html(run)
-    assert 'href="a.html"' in html and "1 of 2 reports failed" in html and "ValueError: boom" in html
+    assert (
+        'href="a.html"' in html and "1 of 2 reports failed" in html and "ValueError: boom" in html
+    )

@@ -46,8 +46,16 @@ def workspace(tmp_path: Path) -> Path:
     root = tmp_path / "ws"
     (root / "notebooks").mkdir(parents=True)
     (root / "pyproject.toml").write_text("[project]\nname='x'\n")
-    params = 'data_dir = "../data/sample"\noutput_dir = "out"\nfast = False\nseed = 1\nscale = 1.0\n'
-    make_notebook(root / "notebooks" / "alpha.ipynb", params, OK_NB_CODE, requires=["subscriptions"], title="Alpha")
+    params = (
+        'data_dir = "../data/sample"\noutput_dir = "out"\nfast = False\nseed = 1\nscale = 1.0\n'
+    )
+    make_notebook(
+        root / "notebooks" / "alpha.ipynb",
+        params,
+        OK_NB_CODE,
+        requires=["subscriptions"],
+        title="Alpha",
+    )
     make_notebook(
         root / "notebooks" / "beta.ipynb",
         params + "explode = True\n",
@@ -68,11 +76,24 @@ def test_successful_run_writes_everything(workspace: Path, capsys) -> None:
     latest = workspace / "reports" / "latest"
     assert latest.is_symlink()
     out = latest.resolve()
-    assert {p.name for p in out.iterdir()} == {"alpha", "alpha.html", "alpha.ipynb", "index.html", "logs", "run.json"}
+    assert {p.name for p in out.iterdir()} == {
+        "alpha",
+        "alpha.html",
+        "alpha.ipynb",
+        "index.html",
+        "logs",
+        "run.json",
+    }
     run = json.loads((out / "run.json").read_text())
     (rep,) = run["reports"]
-    assert rep["status"] == "ok" and rep["parameters"]["scale"] == 2 and rep["artifacts"] == ["subs.csv", "total.json"]
-    assert json.loads((out / "alpha" / "total.json").read_text()) == {"mrr": 2 * (149 + 299 + 45 + 749)}
+    assert (
+        rep["status"] == "ok"
+        and rep["parameters"]["scale"] == 2
+        and rep["artifacts"] == ["subs.csv", "total.json"]
+    )
+    assert json.loads((out / "alpha" / "total.json").read_text()) == {
+        "mrr": 2 * (149 + 299 + 45 + 749)
+    }
     html = (out / "alpha.html").read_text()
     assert "revlib report · alpha" in html and "scale=2" in html and "pandas" in html  # header
     assert "data.load_tables" not in html  # no code cells
@@ -215,7 +236,13 @@ def test_sample_run_report_index(sample_run) -> None:
 
 
 # The cheap reports plus one MCMC report: same data, parameters and seed => same bytes.
-DETERMINISM_NOTEBOOKS = ["data_overview", "arr_tracker", "attribution_funnel", "price_test", "price_elasticity"]
+DETERMINISM_NOTEBOOKS = [
+    "data_overview",
+    "arr_tracker",
+    "attribution_funnel",
+    "price_test",
+    "price_elasticity",
+]
 
 
 @pytest.mark.slow
@@ -225,9 +252,17 @@ def test_real_reports_are_deterministic(sample_run, tmp_path: Path) -> None:
     root = Path(__file__).resolve().parent.parent
     names = [n for n in DETERMINISM_NOTEBOOKS if (root / "notebooks" / f"{n}.ipynb").exists()]
     again = tmp_path / "again"
-    assert cli.main(["run", *names, "--root", str(root), "--out", str(again), "-p", "fast=true"]) == 0
+    assert (
+        cli.main(["run", *names, "--root", str(root), "--out", str(again), "-p", "fast=true"]) == 0
+    )
     for name in names:
-        files = sorted(p.relative_to(first / name) for p in (first / name).rglob("*") if p.is_file())
+        files = sorted(
+            p.relative_to(first / name) for p in (first / name).rglob("*") if p.is_file()
+        )
         assert files, f"{name} wrote no artifacts"
-        differ = [str(f) for f in files if (first / name / f).read_bytes() != (again / name / f).read_bytes()]
+        differ = [
+            str(f)
+            for f in files
+            if (first / name / f).read_bytes() != (again / name / f).read_bytes()
+        ]
         assert not differ, f"{name}: artifacts differ between two identical runs: {differ}"

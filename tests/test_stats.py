@@ -11,7 +11,9 @@ from revlib import stats
 
 
 def test_beta_posterior_golden() -> None:
-    post = stats.beta_posterior(pd.Series([3, 0], index=["a", "b"]), pd.Series([10, 5], index=["a", "b"]))
+    post = stats.beta_posterior(
+        pd.Series([3, 0], index=["a", "b"]), pd.Series([10, 5], index=["a", "b"])
+    )
     assert list(post.index) == ["a", "b"]
     assert post.loc["a", "mean"] == pytest.approx(4 / 12)  # Beta(1+3, 1+7)
     assert (post.loc["a", "alpha"], post.loc["a", "beta"]) == (4, 8)
@@ -43,4 +45,6 @@ def test_hdi_against_naive() -> None:
     k = int(np.floor(0.9 * len(xs)))
     naive = min(((xs[i], xs[i + k]) for i in range(len(xs) - k)), key=lambda p: p[1] - p[0])
     assert (lo, hi) == pytest.approx(naive)
-    assert hi - lo < np.quantile(x, 0.95) - np.quantile(x, 0.05)  # skewed: narrower than equal-tailed
+    assert hi - lo < np.quantile(x, 0.95) - np.quantile(
+        x, 0.05
+    )  # skewed: narrower than equal-tailed

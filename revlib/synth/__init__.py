@@ -47,7 +47,9 @@ def write_company(company: Company, out_dir: str | os.PathLike, *, fmt: str = "c
             if (name not in company.tables or ext != f".{fmt}") and stale.exists():
                 stale.unlink()
     if fmt == "csv":
-        paths = [p for k, v in company.tables.items() for p in data.write_tables({k: csv_ready(v)}, out)]
+        paths = [
+            p for k, v in company.tables.items() for p in data.write_tables({k: csv_ready(v)}, out)
+        ]
     else:
         paths = data.write_tables(company.tables, out, fmt="parquet")
     paths.append(data.write_json(company.truth, out / TRUTH_FILE))

@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from revlib import bayes
 from revlib.forecasting._common import default_as_of, month_start, next_period
 from revlib.forecasting.arr import target_probability
 from revlib.forecasting.backtest import backtest_summary
@@ -18,6 +19,21 @@ from revlib.forecasting.pipeline import category_rollup, forecast_category
 from revlib.reporting import money, pct
 
 COVERAGE_GOAL = (0.7, 0.9)  # 80 % intervals should hold the actual in 70-90 % of periods
+
+
+def settings(fast: bool, *, n_simulations: int, backtest_origins: int) -> dict[str, Any]:
+    """What ``fast`` changes in the pipeline forecast: ``n_sims`` (simulated outcomes of
+    bookings and of ARR paths: 1,000 fast, else ``n_simulations``), ``bt_origins`` and
+    ``bt_sims`` (back-test periods, at most 4 fast, and simulations per period: 300 fast,
+    1,000 full) and ``sampler`` (the ARR model's :func:`revlib.bayes.sample` settings: 2 chains
+    of 300 draws after 300 tuning steps fast, of 1,000 after 1,000 full)."""
+    steps = 300 if fast else 1000
+    return {
+        "n_sims": 1000 if fast else n_simulations,
+        "bt_origins": min(backtest_origins, 4) if fast else backtest_origins,
+        "bt_sims": 300 if fast else 1000,
+        "sampler": bayes.sampler_config(draws=steps, tune=steps, chains=2),
+    }
 
 
 def forecast_date(opportunities: pd.DataFrame, as_of: str = "") -> pd.Timestamp:
@@ -249,7 +265,8 @@ def target_summary(
     """Contents of ``target_probability.json``: the period call (P10 / P50 / P90 of bookings,
     the target and the chance to reach it) and, with subscriptions, the ARR call (chance of
     reaching ``arr_target`` by ``target_date`` under ``scenario``, ARR percentiles there, ARR
-    now, the required and achieved daily velocity and whether sampling converged)."""
+    now, the required and achieved daily velocity, whether sampling converged and the
+    sampling diagnostics of :func:`revlib.bayes.diagnostics_artifact`)."""
     x = fc.totals()[:, 0]
     q = np.quantile(x, [0.1, 0.5, 0.9])
     out: dict[str, Any] = {
@@ -275,6 +292,7 @@ def target_summary(
         "required_daily_velocity": float(velocity["required_daily_velocity"]),
         "actual_daily_velocity": float(velocity["actual_daily_velocity"]),
         "sampler_ok": bool(diag["ok"]),
-        "max_r_hat": float(diag["max_r_hat"]),
+        "max_r_hat": bayes.diagnostics_artifact(diag)["max_r_hat"],
+        "sampling_diagnostics": bayes.diagnostics_artifact(diag),
     }
     return out

@@ -9,9 +9,17 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from revlib import reporting
+from revlib import bayes, reporting
 from revlib.health import score, validation
 from revlib.health.rubric import Rubric
+
+
+def settings(fast: bool) -> dict[str, Any]:
+    """What ``fast`` changes in the customer-health report: ``n_boot`` (account-bootstrap
+    repeats behind every interval: 100 fast, 300 full) and ``sampler`` (the sBG model's
+    :func:`revlib.bayes.sample` settings: 1,000 draws; 2 chains and 400 tuning steps fast, 4 and
+    1,000 full; this small model samples in seconds)."""
+    return {"n_boot": 100 if fast else 300, "sampler": bayes.sampler_config(fast=fast, draws=1000)}
 
 
 def headline_cards(

@@ -8,31 +8,23 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from revlib import reporting
+from revlib import bayes, reporting
 from revlib.pricing import elasticity as el
 from revlib.pricing import experiments as ex
 from revlib.pricing import rules as rl
 
+SAMPLE_DRAWS = {"full": 40_000, "fast": 5_000}
+"""Monte-Carlo draws of the price-test posteriors (per arm)."""
 
-def diagnostics_callout(diag: Mapping[str, Any]) -> reporting.HTML:
-    """A warning listing every failed convergence check, or a one-line success note."""
-    run = f"{diag['sampler']}, {diag['chains']} chains x {diag['draws']} draws"
-    if diag["seconds"] is not None:
-        run += f", {float(diag['seconds']):.0f} s"
-    if diag["ok"]:
-        return reporting.callout(
-            f"Sampler converged ({run}): max r_hat {diag['max_r_hat']:.3f}, min bulk ESS "
-            f"{diag['min_ess_bulk']:,.0f}, min tail ESS {diag['min_ess_tail']:,.0f}, no divergences.",
-            "success",
-        )
-    return reporting.callout(
-        "The numbers below may be wrong: "
-        + "; ".join(diag["problems"])
-        + f" ({run}). Rerun with more draws, "
-        "or check the model; strict=True turns this warning into a failed run.",
-        "warning",
-        title="Sampling diagnostics failed",
-    )
+
+def settings(fast: bool) -> dict[str, Any]:
+    """What ``fast`` changes in the pricing reports: ``sampler`` (the elasticity model's
+    settings for :func:`revlib.bayes.sample`, :data:`revlib.pricing.elasticity.SAMPLER` or
+    ``SAMPLER_FAST``) and ``draws`` (Monte-Carlo draws of the price-test posteriors)."""
+    return {
+        "sampler": bayes.sampler_config(**(el.SAMPLER_FAST if fast else el.SAMPLER)),
+        "draws": SAMPLE_DRAWS["fast" if fast else "full"],
+    }
 
 
 def today_from_catalog(
@@ -264,27 +256,14 @@ def elasticity_diagnostics(
     pooled: Mapping[str, float],
     coverage: pd.DataFrame | None,
 ) -> dict[str, Any]:
-    """``diagnostics.json`` of the elasticity report: convergence checks, sampler settings,
+    """``diagnostics.json`` of the elasticity report: convergence checks and sampler settings
+    (:func:`revlib.bayes.diagnostics_artifact`),
     model configuration, pooled elasticity and truth coverage. No wall times (artifacts are
     deterministic for the same data, parameters and seed)."""
     import json
 
-    keep = (
-        "max_r_hat",
-        "min_ess_bulk",
-        "min_ess_tail",
-        "divergences",
-        "bfmi_min",
-        "ok",
-        "problems",
-        "sampler",
-        "draws",
-        "chains",
-    )
     return {
-        **{k: diag[k] for k in keep},
-        "tune": fit.idata.attrs.get("tune"),
-        "seed": fit.idata.attrs.get("seed"),
+        **bayes.diagnostics_artifact(diag),
         "model": json.loads(fit.idata.attrs["model_config"]),
         "pooled_elasticity": dict(pooled),
         "truth_coverage": None if coverage is None else float(coverage["covered"].mean()),

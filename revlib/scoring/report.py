@@ -26,6 +26,21 @@ from revlib.scoring.pipeline import (
     round_floats,
 )
 
+
+def settings(fast: bool, *, snapshot: str, has_history: bool) -> dict[str, Any]:
+    """What ``fast`` changes in deal scoring: ``snapshot_mode`` (monthly instead of weekly or
+    auto snapshots when ``opportunity_history`` is present: about a quarter of the rows; else
+    the ``snapshot`` asked for), ``model_config`` (at most 300 boosting rounds and one tree size,
+    15 leaves, instead of the tuned defaults) and ``pd_grid_size`` (points on each
+    partial-dependence curve: 12 fast, 20 full)."""
+    monthly = fast and snapshot in ("auto", "weekly") and has_history
+    return {
+        "snapshot_mode": "monthly" if monthly else snapshot,
+        "model_config": {"num_boost_round": 300, "num_leaves_grid": (15,)} if fast else {},
+        "pd_grid_size": 12 if fast else 20,
+    }
+
+
 DEFINITIONS = {
     "ROC AUC": roc_auc,
     "PR AUC": pr_auc,

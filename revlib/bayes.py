@@ -247,7 +247,9 @@ def diagnostics_table(diag: Mapping[str, Any]) -> pd.DataFrame:
         "max r_hat": f"<= {targets.max_r_hat}",
         "min bulk ESS": f">= {targets.min_ess:,.0f}",
         "min tail ESS": f">= {targets.min_ess:,.0f}",
-        "divergences": f"<= {targets.max_divergent_share:.0%} of {diag['n_draws']:,} draws",
+        "divergences": f"<= {targets.max_divergent_share:.0%} of {diag['n_draws']:,} draws"
+        if targets.max_divergent_share
+        else "0",
         "min energy BFMI": f">= {targets.min_bfmi}",
     }
     return pd.DataFrame(

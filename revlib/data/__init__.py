@@ -932,9 +932,5 @@ def real_data_dir(name: str = "") -> Path:
     """Folder of the shared real data sets (``$REVLIB_REAL_DATA``, else ``../shared/data/real``
     beside the workspace), or one data set in it. Never copied into the repo."""
     env = os.environ.get("REVLIB_REAL_DATA")
-    base = (
-        Path(env)
-        if env
-        else Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "real"
-    )
+    base = Path(env) if env else Path(__file__).resolve().parents[3] / "shared" / "data" / "real"
     return base / name if name else base

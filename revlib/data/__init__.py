@@ -26,7 +26,7 @@ from revlib.data.contract import (
     contract_markdown,
     format_value,
 )
-from revlib.data.currency import to_reporting_currency
+from revlib.data.currency import fx_factor, fx_rate_map, to_reporting_currency
 from revlib.data.io import (
     available_tables,
     find_table_file,
@@ -65,6 +65,8 @@ __all__ = [
     "contract_markdown",
     "find_table_file",
     "format_value",
+    "fx_factor",
+    "fx_rate_map",
     "load_tables",
     "read_artifact",
     "read_ground_truth",

@@ -13,7 +13,6 @@ from revlib.metrics.mrr import (
     MrrPanel,
     account_movements,
     arr,
-    month_window,
     mrr_by_account_month,
     mrr_movements,
     mrr_panel,
@@ -77,6 +76,7 @@ from revlib.metrics.velocity import (
     required_daily_velocity,
     yoy_growth,
 )
+from revlib.periods import month_window
 
 __all__ = [
     "KPI_KEYS",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from revlib.metrics.mrr import MICROS, MrrPanel, _first_active, mrr_panel
+from revlib.metrics.mrr import MICROS, MrrPanel, first_active_column, mrr_panel
 
 
 def _retention_sums(panel: MrrPanel, lag: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -124,7 +124,7 @@ def _cohort_matrices(
     if "cohorts" in panel._cache:
         return panel._cache["cohorts"]
     n_months = len(panel.months)
-    first = _first_active(panel)
+    first = first_active_column(panel)
     order = np.argsort(first, kind="stable")
     order = order[first[order] < n_months]  # accounts that ever had MRR > 0, by cohort
     cohorts, starts = np.unique(first[order], return_index=True)

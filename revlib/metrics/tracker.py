@@ -9,8 +9,6 @@ import pandas as pd
 
 from revlib.metrics.mrr import (
     MrrPanel,
-    _month_start,
-    month_window,
     mrr_movements,
     mrr_panel,
     quick_ratio,
@@ -41,13 +39,13 @@ from revlib.metrics.unit_economics import (
     rule_of_40,
 )
 from revlib.metrics.velocity import (
-    _month_end,
     actual_daily_velocity,
     arr_at,
     arr_velocity,
     milestones,
     yoy_growth,
 )
+from revlib.periods import month_end, month_start, month_starts, month_window
 
 # Dates that show how far a table's history reaches (open deals' close dates are forecasts).
 _DATE_COLUMNS = {
@@ -80,8 +78,8 @@ def last_complete_month(tables: Mapping[str, pd.DataFrame]) -> pd.Timestamp:
             f"no dated table to find the data's end in; tables given: {sorted(tables)}"
         )
     latest = max(ends)
-    month = _month_start(latest)
-    return month if latest == _month_end(month) else month - pd.DateOffset(months=1)
+    month = month_start(latest)
+    return month if latest == month_end(month) else month - pd.DateOffset(months=1)
 
 
 def run_rate_forecast_variance(
@@ -90,13 +88,13 @@ def run_rate_forecast_variance(
     """Forecast variance of the last closed quarter: actual ARR at the as-of month-end / ARR
     forecast three months earlier by extending the then-actual daily velocity - 1. Ratio
     (+0.05 = actual 5 % above forecast)."""
-    month = _month_start(as_of)
+    month = month_start(as_of)
     start = month - pd.DateOffset(months=months)
     try:
         velocity = actual_daily_velocity(movements, start, months=months)
     except ValueError:
         return float("nan")
-    days = (_month_end(month) - _month_end(start)).days
+    days = (month_end(month) - month_end(start)).days
     forecast = arr_at(movements, start) + velocity * days
     return arr_at(movements, month) / forecast - 1 if forecast > 0 else float("nan")
 
@@ -117,7 +115,7 @@ def tracker_kpis(
     collection rate, DSO, renewal rate), or every month of data when there are fewer than
     twelve (``window_months`` says which); velocity over the last three months.
     """
-    month = _month_start(as_of)
+    month = month_start(as_of)
     fx = tables.get("fx_rates")
     if panel is None:
         panel = mrr_panel(tables["subscriptions"], fx_rates=fx, as_of=month)
@@ -194,12 +192,10 @@ def revenue_by_month(tables: Mapping[str, pd.DataFrame], *, as_of: str | pd.Time
     """Recognised revenue per month up to the as-of month: financials.revenue when the
     financials table is present, else subscription revenue recognised ratably by day
     (:func:`subscription_revenue`). Reporting currency per month."""
-    month = _month_start(as_of)
+    month = month_start(as_of)
     fin = tables.get("financials")
     if fin is not None:
-        series = fin.set_index(pd.DatetimeIndex(fin["month"]).to_period("M").to_timestamp())[
-            "revenue"
-        ]
+        series = fin.set_index(month_starts(pd.Index(fin["month"])))["revenue"]
         return series[series.index <= month].sort_index().rename("revenue")
     return subscription_revenue(
         tables["subscriptions"], fx_rates=tables.get("fx_rates"), as_of=month

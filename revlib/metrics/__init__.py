@@ -42,7 +42,9 @@ from revlib.metrics.retention import (
 )
 from revlib.metrics.tracker import (
     KPI_KEYS,
+    as_of_month,
     bridge_error,
+    data_end_note,
     kpis_artifact,
     last_complete_month,
     revenue_by_month,
@@ -80,6 +82,8 @@ from revlib.periods import month_window
 
 __all__ = [
     "KPI_KEYS",
+    "as_of_month",
+    "data_end_note",
     "bridge_error",
     "deferred_revenue_rollforward",
     "kpis_artifact",

@@ -252,9 +252,8 @@ def naive_to_reporting_currency(
     """Row-by-row reference: amount x rate of the row's currency (null = reporting)."""
     rates = {"USD": 1.0}
     if fx_rates is not None:
-        rates.update(
-            {str(c): float(r) for c, r in zip(fx_rates["currency"], fx_rates["rate_to_reporting"])}
-        )
+        pairs = zip(fx_rates["currency"], fx_rates["rate_to_reporting"], strict=True)
+        rates.update({str(c): float(r) for c, r in pairs})
     out = df.copy()
     for i in range(len(df)):
         cur = df["currency"].iloc[i]
@@ -298,3 +297,16 @@ def test_fx_factor_without_currency_and_missing_rate() -> None:
     fx = pd.DataFrame({"currency": ["EUR"], "rate_to_reporting": [1.1]})
     with pytest.raises(ValueError, match=r"no fx rate for currency \['CHF'\]"):
         data.to_reporting_currency(bad, fx, ["amount"])
+
+
+def test_round_floats_and_bundled_yaml() -> None:
+    df = pd.DataFrame({"x": [1.23456789, np.nan], "n": [1, 2], "t": ["a", "b"]})
+    out = data.round_floats(df, 3)
+    assert out["x"].iloc[0] == 1.235 and np.isnan(out["x"].iloc[1])
+    assert out["n"].tolist() == [1, 2] and df["x"].iloc[0] == 1.23456789  # input untouched
+    named = data.round_floats(df, 0, columns=["n", "x", "absent"])
+    assert named["n"].dtype == float and named["x"].iloc[0] == 1.0
+    for name in ("health_rubric.yaml", "pricing_rules.yaml", "forecast_risks.yaml"):
+        assert isinstance(data.read_bundled_yaml(name), dict), name
+    with pytest.raises(FileNotFoundError, match="no bundled file 'nope.yaml'.*pricing_rules.yaml"):
+        data.read_bundled_yaml("nope.yaml")

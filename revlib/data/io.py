@@ -235,6 +235,21 @@ def write_artifacts(output_dir: str | os.PathLike, artifacts: Mapping[str, Any])
     return written
 
 
+def round_floats(
+    frame: pd.DataFrame, digits: int = 6, *, columns: Iterable[str] | None = None
+) -> pd.DataFrame:
+    """A copy with its float columns (or the named ``columns`` present, taken as float) rounded
+    to ``digits`` decimals: the one rounding of report artifacts, stable across platforms."""
+    out = frame.copy()
+    if columns is None:
+        names = [c for c in out.columns if pd.api.types.is_float_dtype(out[c])]
+    else:
+        names = [c for c in columns if c in out.columns]
+    for c in names:
+        out[c] = out[c].astype(float).round(digits)
+    return out
+
+
 def read_artifact(output_dir: str | os.PathLike, name: str) -> Any:
     """Read back an artifact written by :func:`write_artifacts`."""
     path = Path(output_dir) / name
@@ -246,6 +261,24 @@ def read_yaml(path: str | os.PathLike) -> Any:
     import yaml
 
     return yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+
+
+def bundled_path(name: str) -> Path:
+    """Path of a file shipped inside the package (``revlib/<name>``, e.g. ``health_rubric.yaml``);
+    raises ``FileNotFoundError`` naming the bundled files when there is none."""
+    from importlib import resources
+
+    path = Path(str(resources.files("revlib").joinpath(name)))
+    if not path.is_file():
+        shipped = sorted(p.name for p in path.parent.glob("*.yaml"))
+        raise FileNotFoundError(f"no bundled file {name!r} in revlib; bundled YAML: {shipped}")
+    return path
+
+
+def read_bundled_yaml(name: str) -> Any:
+    """Read a YAML file shipped inside the package (``revlib/<name>``): the rubric, pricing
+    rules and risk register."""
+    return read_yaml(bundled_path(name))
 
 
 def read_ground_truth(data_dir: str | os.PathLike) -> dict | None:

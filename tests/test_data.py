@@ -310,3 +310,21 @@ def test_round_floats_and_bundled_yaml() -> None:
         assert isinstance(data.read_bundled_yaml(name), dict), name
     with pytest.raises(FileNotFoundError, match="no bundled file 'nope.yaml'.*pricing_rules.yaml"):
         data.read_bundled_yaml("nope.yaml")
+
+
+def test_compact_csv_writes_whole_floats_as_integers(tmp_path: Path) -> None:
+    df = pd.DataFrame(
+        {
+            "d": pd.to_datetime(["2024-01-31", None]),
+            "t": pd.to_datetime(["2024-01-31 08:30:00", "2024-02-01 00:00:00"]),
+            "x": [149.0, np.nan],
+            "y": [0.1, 2.5],
+        }
+    )
+    (path,) = data.write_tables({"t": df}, tmp_path, compact=True)
+    assert (
+        path.read_text()
+        == "d,t,x,y\n2024-01-31,2024-01-31T08:30:00,149,0.1\n,2024-02-01T00:00:00,,2.5\n"
+    )
+    plain = data.write_csv(df, tmp_path / "plain.csv").read_text()
+    assert plain.splitlines()[1] == "2024-01-31,2024-01-31T08:30:00,149.0,0.1"

@@ -128,13 +128,50 @@ def _csv_ready(df: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+def compact_csv_text(df: pd.DataFrame) -> pd.DataFrame:
+    """Compact text form of a table for CSV, built with numpy (fast at 10^7 rows): dates
+    ``YYYY-MM-DD``, timestamps ``YYYY-MM-DDTHH:MM:SS``, whole-number floats as integers, other
+    floats in their shortest round-trip form; nulls empty (``write_csv(..., compact=True)``)."""
+    out = {}
+    for name in df.columns:
+        col = df[name]
+        if pd.api.types.is_datetime64_any_dtype(col):
+            codes, uniques = pd.factorize(col.to_numpy("datetime64[s]"))  # NaT -> code -1
+            u = uniques.to_numpy("datetime64[s]") if hasattr(uniques, "to_numpy") else uniques
+            whole_days = bool(np.all(u == u.astype("datetime64[D]")))
+            labels = np.datetime_as_string(u, unit="D" if whole_days else "s").astype(object)
+            out[name] = np.append(labels, None)[codes]  # one string object per distinct date
+        elif pd.api.types.is_float_dtype(col):
+            a = col.to_numpy(float)
+            nan = np.isnan(a)
+            if np.all(a[~nan] == np.round(a[~nan])) and np.all(np.abs(a[~nan]) < 2**53):
+                whole = np.where(nan, 0, a).astype(np.int64)
+                text = whole.astype(str).astype(object) if nan.any() else whole
+            else:
+                text = a.astype(str).astype(object) if nan.any() else a
+            if nan.any():
+                text[nan] = None
+            out[name] = text
+        else:
+            out[name] = col.to_numpy()
+    return pd.DataFrame(
+        {k: pd.Series(v, dtype=object) if v.dtype == object else v for k, v in out.items()}
+    )
+
+
 def write_csv(
-    df: pd.DataFrame, path: str | os.PathLike, *, float_format: str | None = None
+    df: pd.DataFrame,
+    path: str | os.PathLike,
+    *,
+    float_format: str | None = None,
+    compact: bool = False,
 ) -> Path:
-    """Write a table as deterministic CSV (ISO dates, ``\\n`` line ends, no index)."""
+    """Write a table as deterministic CSV (ISO dates, ``\\n`` line ends, no index).
+    ``compact``: whole-number floats as integers, the fast text of :func:`compact_csv_text`."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    _csv_ready(df).to_csv(path, index=False, lineterminator="\n", float_format=float_format)
+    text = compact_csv_text(df) if compact else _csv_ready(df)
+    text.to_csv(path, index=False, lineterminator="\n", float_format=float_format)
     return path
 
 
@@ -144,15 +181,17 @@ def write_tables(
     *,
     fmt: str = "csv",
     float_format: str | None = None,
+    compact: bool = False,
 ) -> list[Path]:
-    """Write each table as ``<out_dir>/<name>.csv`` (deterministic text) or ``.parquet``
-    (``fmt="parquet"``: several times faster to write and read for large data)."""
+    """Write each table as ``<out_dir>/<name>.csv`` (deterministic text; ``compact``: see
+    :func:`write_csv`) or ``.parquet`` (``fmt="parquet"``: several times faster to write and
+    read for large data)."""
     if fmt not in ("csv", "parquet"):
         raise ValueError(f"fmt must be 'csv' or 'parquet', got {fmt!r}")
     out = Path(out_dir)
     if fmt == "csv":
         return [
-            write_csv(df, out / f"{name}.csv", float_format=float_format)
+            write_csv(df, out / f"{name}.csv", float_format=float_format, compact=compact)
             for name, df in tables.items()
         ]
     out.mkdir(parents=True, exist_ok=True)

@@ -46,13 +46,13 @@ class MrrPanel:
     the first month of data to the as-of month) and ``micros`` (int64, accounts x months).
     Build it with :func:`mrr_panel`; every metric function accepts it in place of the
     subscriptions table, which saves rebuilding it. The matrix is read-only; derived
-    matrices (movement masks, cohort sums) are cached on the panel.
+    matrices (movement masks, cohort sums) are cached on the panel (``cache``, by name).
     """
 
     accounts: np.ndarray
     months: pd.DatetimeIndex
     micros: np.ndarray
-    _cache: dict = field(default_factory=dict, repr=False, compare=False)
+    cache: dict = field(default_factory=dict, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         self.micros.flags.writeable = False
@@ -210,8 +210,8 @@ def _prev(cur: np.ndarray) -> np.ndarray:
 
 def movement_masks(panel: MrrPanel) -> dict[str, np.ndarray]:
     """Boolean accounts x months matrices of each movement kind (cached on the panel)."""
-    if "masks" in panel._cache:
-        return panel._cache["masks"]
+    if "masks" in panel.cache:
+        return panel.cache["masks"]
     cur = panel.micros
     prev = _prev(cur)
     cur_pos, prev_pos = cur > 0, prev > 0
@@ -225,7 +225,7 @@ def movement_masks(panel: MrrPanel) -> dict[str, np.ndarray]:
         "contraction": cur_pos & (cur < prev),
         "churn": prev_pos & ~cur_pos,
     }
-    panel._cache["masks"] = masks
+    panel.cache["masks"] = masks
     return masks
 
 

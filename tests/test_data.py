@@ -244,3 +244,87 @@ def test_contract_doc_matches_code() -> None:
     assert data.contract_markdown().strip() in doc, (
         "docs/data-contract.md is out of date: paste contract_markdown()"
     )
+
+
+def naive_to_reporting_currency(
+    df: pd.DataFrame, fx_rates: pd.DataFrame | None, columns: list[str]
+) -> pd.DataFrame:
+    """Row-by-row reference: amount x rate of the row's currency (null = reporting)."""
+    rates = {"USD": 1.0}
+    if fx_rates is not None:
+        pairs = zip(fx_rates["currency"], fx_rates["rate_to_reporting"], strict=True)
+        rates.update({str(c): float(r) for c, r in pairs})
+    out = df.copy()
+    for i in range(len(df)):
+        cur = df["currency"].iloc[i]
+        rate = 1.0 if pd.isna(cur) else rates[str(cur)]
+        for col in columns:
+            out.iloc[i, out.columns.get_loc(col)] = df[col].iloc[i] * rate
+    out["currency"] = "USD"
+    return out
+
+
+@pytest.mark.parametrize("dtype", ["string", object])
+def test_to_reporting_currency_equals_row_by_row_reference(dtype) -> None:
+    rng = np.random.default_rng(7)
+    n = 400
+    fx = pd.DataFrame(
+        {"currency": ["USD", "EUR", "GBP", "JPY"], "rate_to_reporting": [1.0, 1.08, 1.27, 0.0067]}
+    )
+    currency = rng.choice(np.array(["USD", "EUR", "GBP", "JPY", None], dtype=object), n)
+    df = pd.DataFrame(
+        {
+            "id": np.arange(n),
+            "currency": pd.Series(currency, dtype=dtype),
+            "amount": rng.gamma(2.0, 500.0, n),
+            "paid": np.where(rng.random(n) < 0.2, np.nan, rng.gamma(2.0, 400.0, n)),
+        }
+    )
+    got = data.to_reporting_currency(df, fx, ["amount", "paid"])
+    want = naive_to_reporting_currency(df, fx, ["amount", "paid"])
+    pd.testing.assert_frame_equal(got, want, check_dtype=False)
+    assert df["currency"].isna().any()  # the input is untouched and had nulls to convert
+    np.testing.assert_allclose(
+        data.fx_factor(df, fx), np.where(got["amount"] > 0, got["amount"] / df["amount"], 1.0)
+    )
+
+
+def test_fx_factor_without_currency_and_missing_rate() -> None:
+    df = pd.DataFrame({"amount": [1.0, 2.0, 3.0]})
+    assert data.fx_factor(df, None).tolist() == [1.0, 1.0, 1.0]
+    assert data.to_reporting_currency(df, None, ["amount"]) is df
+    bad = pd.DataFrame({"amount": [1.0, 2.0], "currency": ["EUR", "CHF"]})
+    fx = pd.DataFrame({"currency": ["EUR"], "rate_to_reporting": [1.1]})
+    with pytest.raises(ValueError, match=r"no fx rate for currency \['CHF'\]"):
+        data.to_reporting_currency(bad, fx, ["amount"])
+
+
+def test_round_floats_and_bundled_yaml() -> None:
+    df = pd.DataFrame({"x": [1.23456789, np.nan], "n": [1, 2], "t": ["a", "b"]})
+    out = data.round_floats(df, 3)
+    assert out["x"].iloc[0] == 1.235 and np.isnan(out["x"].iloc[1])
+    assert out["n"].tolist() == [1, 2] and df["x"].iloc[0] == 1.23456789  # input untouched
+    named = data.round_floats(df, 0, columns=["n", "x", "absent"])
+    assert named["n"].dtype == float and named["x"].iloc[0] == 1.0
+    for name in ("health_rubric.yaml", "pricing_rules.yaml", "forecast_risks.yaml"):
+        assert isinstance(data.read_bundled_yaml(name), dict), name
+    with pytest.raises(FileNotFoundError, match="no bundled file 'nope.yaml'.*pricing_rules.yaml"):
+        data.read_bundled_yaml("nope.yaml")
+
+
+def test_compact_csv_writes_whole_floats_as_integers(tmp_path: Path) -> None:
+    df = pd.DataFrame(
+        {
+            "d": pd.to_datetime(["2024-01-31", None]),
+            "t": pd.to_datetime(["2024-01-31 08:30:00", "2024-02-01 00:00:00"]),
+            "x": [149.0, np.nan],
+            "y": [0.1, 2.5],
+        }
+    )
+    (path,) = data.write_tables({"t": df}, tmp_path, compact=True)
+    assert (
+        path.read_text()
+        == "d,t,x,y\n2024-01-31,2024-01-31T08:30:00,149,0.1\n,2024-02-01T00:00:00,,2.5\n"
+    )
+    plain = data.write_csv(df, tmp_path / "plain.csv").read_text()
+    assert plain.splitlines()[1] == "2024-01-31,2024-01-31T08:30:00,149.0,0.1"

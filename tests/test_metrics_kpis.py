@@ -19,6 +19,7 @@ from revlib.metrics import (
     arpa_by_month,
     arr_progress,
     arr_velocity,
+    as_of_month,
     bookings_composition,
     cac,
     cac_payback_months,
@@ -28,6 +29,7 @@ from revlib.metrics import (
     cohort_revenue_retention,
     cohort_sizes,
     collection_rate,
+    data_end_note,
     deferred_revenue,
     deferred_revenue_rollforward,
     dso,
@@ -55,7 +57,7 @@ from revlib.metrics import (
     unit_economics_summary,
     yoy_growth,
 )
-from tests.test_metrics_mrr import FX, GOLDEN, TTM
+from tests.test_metrics_mrr import FX, GOLDEN, TTM, ledger
 
 D = pd.Timestamp
 ARR = pd.DataFrame(
@@ -429,6 +431,48 @@ def test_tracker_kpis_assembles_everything():
         "dso",
     ):
         assert key in got, key
+
+
+def test_as_of_after_the_data_end_is_honoured():
+    """Data end in June 2024 (financials); as of September: open subscriptions carry on, G's
+    end date scheduled in August still applies, nothing else happens, figures needing spend,
+    financials or invoices are n/a and the note says the data end earlier."""
+    subs = pd.concat(
+        [GOLDEN, ledger([("g1", "G", "2024-05-01", "2024-08-15", 40.0, "USD")])],
+        ignore_index=True,
+    )
+    tables = {
+        "subscriptions": subs,
+        "fx_rates": FX,
+        "spend": SPEND,
+        "financials": FIN,
+        "invoices": INVOICES,
+    }
+    assert as_of_month(tables, "") == D("2024-06-01")
+    month = as_of_month(tables, "2024-09-17")
+    assert month == D("2024-09-01")
+    mv = mrr_movements(mrr_panel(subs, fx_rates=FX, as_of=month))
+    assert mv["closing_mrr"].tolist()[-4:] == [700.0, 700.0, 660.0, 660.0]  # Jun..Sep
+    assert mv["churned_mrr"].tolist()[-4:] == [110.0, 0.0, 40.0, 0.0]
+    after = mv.iloc[-3:]
+    assert (after[["new_mrr", "reactivation_mrr", "expansion_mrr", "contraction_mrr"]] == 0).all(
+        axis=None
+    )
+    got = tracker_kpis(tables, as_of=month, arr_target=10_000, target_date="2024-12-31")
+    assert got["arr"] == pytest.approx(12 * 660) and got["customers"] == 3
+    assert got["actual_daily_velocity"] == pytest.approx(12 * (660 - 700) / 92)  # Jun 30-Sep 30
+    assert got["data_end"] == "2024-06"
+    for key in ("cac", "gross_margin", "ltv_to_cac", "collection_rate", "dso", "deferred_revenue"):
+        assert math.isnan(got[key]), key
+    note = data_end_note(tables, as_of=month)
+    assert "The data end in June 2024, before the as-of month September 2024" in note
+    assert "spend or financials or invoices are not available" in note
+    assert data_end_note(tables, as_of="2024-06") is None
+    assert data_end_note({"subscriptions": subs}, as_of=month).endswith("scheduled in the data.")
+    inside = tracker_kpis(tables, as_of="2024-06", arr_target=10_000, target_date="2024-12-31")
+    assert inside["data_end"] == "2024-06" and not math.isnan(inside["gross_margin"])
+    with pytest.raises(ValueError, match="as_of must be a date or YYYY-MM, got 'soon'"):
+        as_of_month(tables, "soon")
 
 
 def test_cohort_csv_and_sizes():

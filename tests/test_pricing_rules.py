@@ -7,8 +7,8 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
-import yaml
 
+from revlib import data
 from revlib.pricing import rules
 
 
@@ -97,7 +97,7 @@ def test_quote_factors_table_lists_every_rule():
 
 
 def test_rules_as_data_can_be_replaced():
-    raw = yaml.safe_load(rules.bundled_rules_text())
+    raw = data.read_bundled_yaml("pricing_rules.yaml")
     raw["quote_factors"] = [
         {
             "name": "big deal",
@@ -114,7 +114,7 @@ def test_rules_as_data_can_be_replaced():
 
 
 def test_invalid_rules_list_every_problem():
-    raw = yaml.safe_load(rules.bundled_rules_text())
+    raw = data.read_bundled_yaml("pricing_rules.yaml")
     raw["annual_discount"] = 1.5
     raw["tiers"][0]["monthly_price"] = -1
     raw["quote_factors"][0]["op"] = "~"

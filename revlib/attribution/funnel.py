@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats as sps
 
+from revlib.periods import month_number, month_starts
 from revlib.stats import beta_posterior
 
 from .models import ordered_touches
@@ -171,9 +172,7 @@ def expansion_rates(
         columns={"month": "expanded"}
     )
     hits = new.merge(exp, on="account_id")
-    ahead = hits["expanded"].dt.to_period("M").astype("int64") - hits["month"].dt.to_period(
-        "M"
-    ).astype("int64")
+    ahead = month_number(hits["expanded"]) - month_number(hits["month"])
     expanded = set(hits.loc[(ahead >= 1) & (ahead <= horizon_months), "account_id"])
     new = new.assign(expanded=new["account_id"].isin(expanded).astype(float), one=1.0)
     if channels is not None:
@@ -270,7 +269,7 @@ def journey_milestones(touchpoints: pd.DataFrame, journeys: pd.DataFrame) -> pd.
         else pd.Series(pd.NA, index=j.index, dtype="string")
     )
     j["channel"] = given.fillna(first_channel)
-    j["cohort"] = j["lead_at"].fillna(j["first_touch_at"]).dt.to_period("M").dt.to_timestamp()
+    j["cohort"] = month_starts(j["lead_at"].fillna(j["first_touch_at"]))
     cols = [
         "journey_id",
         "channel",

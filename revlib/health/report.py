@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from revlib import bayes, reporting
+from revlib.data import round_floats
 from revlib.health import score, validation
 from revlib.health.rubric import Rubric
 
@@ -149,10 +150,9 @@ def accounts_to_act_on(snapshot: pd.DataFrame, rubric: Rubric, *, n: int = 15) -
 def scores_artifact(snapshot: pd.DataFrame) -> pd.DataFrame:
     """``health_scores.csv``: the snapshot with points rounded to 0.01 (scores are sums of
     rubric points; two decimals keep them exact for steps and readable for linear rules)."""
-    out = snapshot.copy()
     num = [
         c
-        for c in out.columns
+        for c in snapshot.columns
         if c.startswith("pts_")
         or c
         in (
@@ -165,30 +165,21 @@ def scores_artifact(snapshot: pd.DataFrame) -> pd.DataFrame:
             "expansion",
         )
     ]
-    out[num] = out[num].astype(float).round(2)
-    return out
+    return round_floats(snapshot, 2, columns=num)
 
 
 def opportunities_artifact(opportunities: pd.DataFrame) -> pd.DataFrame:
     """``expansion_opportunities.csv``: money to cents, probabilities to 4 decimals."""
-    out = opportunities.copy()
-    for col in ("arr", "potential_arr", "expected_arr"):
-        if col in out:
-            out[col] = out[col].astype(float).round(2)
-    for col in ("probability", "health_score"):
-        if col in out:
-            out[col] = out[col].astype(float).round(4)
-    return out
+    out = round_floats(opportunities, 2, columns=("arr", "potential_arr", "expected_arr"))
+    return round_floats(out, 4, columns=("probability", "health_score"))
 
 
 def _records(df: pd.DataFrame | None, digits: int = 6) -> list[dict[str, Any]] | None:
     if df is None:
         return None
-    out = df.copy()
+    out = round_floats(df, digits)
     for col in out.columns:
-        if pd.api.types.is_float_dtype(out[col]):
-            out[col] = out[col].round(digits)
-        elif pd.api.types.is_datetime64_any_dtype(out[col]):
+        if pd.api.types.is_datetime64_any_dtype(out[col]):
             out[col] = out[col].dt.strftime("%Y-%m-%d")
     return out.to_dict(orient="records")
 

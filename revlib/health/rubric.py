@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from revlib.data import read_yaml
+from revlib.data import read_bundled_yaml, read_yaml
 
 RULES = ("steps", "linear", "flag")
 OPERATORS = (">", ">=", "<", "<=", "==")
@@ -115,14 +115,11 @@ class Rubric:
         return pd.DataFrame(rows)
 
 
-BUNDLED_RUBRIC = Path(__file__).resolve().parent.parent / "health_rubric.yaml"
-
-
 def load_rubric(source: str | os.PathLike | Mapping[str, Any] | None = None) -> Rubric:
     """Read and check a rubric: ``None`` or ``""`` = the bundled one, a path to a YAML file,
     or an already parsed mapping. Raises ``ValueError`` listing every problem found."""
     if source is None or (isinstance(source, str) and source == ""):
-        raw, label = read_yaml(BUNDLED_RUBRIC), "bundled"
+        raw, label = read_bundled_yaml("health_rubric.yaml"), "bundled"
     elif isinstance(source, Mapping):
         raw, label = dict(source), "mapping"
     else:

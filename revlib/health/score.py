@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from revlib.health.rubric import Rubric, signal_points
+from revlib.periods import month_from_number, month_number, month_start, month_starts
 
 GROWTH_WINDOW = 3  # months in the base of a growth feature
 PAYMENT_WINDOW_DAYS = 90  # invoices due in the last 90 days count for payment history
@@ -47,10 +48,6 @@ FEATURES: dict[str, str] = {
 }
 
 
-def _month(values: pd.Series) -> pd.Series:
-    return pd.to_datetime(values).dt.to_period("M").dt.to_timestamp().astype("datetime64[ns]")
-
-
 def _col(df: pd.DataFrame, name: str) -> pd.Series:
     if name not in df.columns:
         return pd.Series(np.nan, index=df.index, dtype=float)
@@ -72,21 +69,15 @@ def _growth(panel: pd.DataFrame, column: str, *, window: int = GROWTH_WINDOW) ->
     return growth.clip(-1.0, 5.0)
 
 
-def _month_number(months: pd.Series) -> np.ndarray:
-    return (months.dt.year * 12 + months.dt.month - 1).to_numpy()
-
-
 def _complete_panel(signals: pd.DataFrame) -> pd.DataFrame:
     """Every account's months from its first to its last signal month (gaps become NaN rows)."""
     spans = signals.groupby("account_id", sort=True)["month"].agg(["min", "max"])
-    lo, hi = _month_number(spans["min"]), _month_number(spans["max"])
+    lo, hi = month_number(spans["min"]), month_number(spans["max"])
     size = hi - lo + 1
     acc = np.repeat(spans.index.to_numpy(), size)
     offset = np.arange(size.sum()) - np.repeat(np.cumsum(size) - size, size)
     number = np.repeat(lo, size) + offset
-    month = pd.to_datetime({"year": number // 12, "month": number % 12 + 1, "day": 1}).astype(
-        "datetime64[ns]"
-    )
+    month = month_from_number(number)
     grid = pd.DataFrame({"account_id": pd.array(acc, dtype="str"), "month": month.to_numpy()})
     return grid.merge(signals, on=["account_id", "month"], how="left")
 
@@ -111,7 +102,7 @@ def usage_vs_limit(usage: pd.DataFrame) -> pd.DataFrame:
                 "limited_metric": pd.Series(dtype="str"),
             }
         )
-    u["month"] = _month(u["month"])
+    u["month"] = month_starts(u["month"])
     u["account_id"] = u["account_id"].astype("str")
     u["ratio"] = u["quantity"].astype(float) / u["included"].astype(float)
     u = u.sort_values(
@@ -152,7 +143,7 @@ def invoice_late_days(
             pd.DataFrame(
                 {
                     "account_id": inv["account_id"],
-                    "month": end.dt.to_period("M").dt.to_timestamp(),
+                    "month": month_starts(end),
                     "late": late,
                 }
             )[ok.to_numpy()]
@@ -200,7 +191,7 @@ def signal_features(
     _check_signals(health_signals)
     hs = health_signals.copy()
     hs["account_id"] = hs["account_id"].astype("str")
-    hs["month"] = _month(hs["month"])
+    hs["month"] = month_starts(hs["month"])
     if hs.duplicated(["account_id", "month"]).any():
         dup = hs.loc[hs.duplicated(["account_id", "month"]), ["account_id", "month"]].head(3)
         raise ValueError(
@@ -333,7 +324,7 @@ def score_snapshot(
     with MRR > 0 in the month but no score that month get no row (counted by the caller's
     guard). ARR = 12 x MRR, reporting currency per year. Sorted by score, lowest first.
     """
-    month = pd.Timestamp(as_of).to_period("M").to_timestamp()
+    month = month_start(as_of)
     paying = mrr[(mrr["month"] == month) & (mrr["mrr"] > 0)][["account_id", "mrr"]]
     snap = scores[scores["month"] == month].merge(paying, on="account_id", how="inner")
     snap["arr"] = 12.0 * snap["mrr"]

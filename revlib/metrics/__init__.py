@@ -13,7 +13,6 @@ from revlib.metrics.mrr import (
     MrrPanel,
     account_movements,
     arr,
-    month_window,
     mrr_by_account_month,
     mrr_movements,
     mrr_panel,
@@ -43,7 +42,9 @@ from revlib.metrics.retention import (
 )
 from revlib.metrics.tracker import (
     KPI_KEYS,
+    as_of_month,
     bridge_error,
+    data_end_note,
     kpis_artifact,
     last_complete_month,
     revenue_by_month,
@@ -77,9 +78,12 @@ from revlib.metrics.velocity import (
     required_daily_velocity,
     yoy_growth,
 )
+from revlib.periods import month_window
 
 __all__ = [
     "KPI_KEYS",
+    "as_of_month",
+    "data_end_note",
     "bridge_error",
     "deferred_revenue_rollforward",
     "kpis_artifact",

@@ -18,7 +18,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from revlib.data import REPORTING_CURRENCY
+from revlib.data import fx_factor
+from revlib.periods import month_from_number, month_number, month_start
 
 MICROS = 1_000_000  # integer micro-units per currency unit
 MOVEMENTS = ("new", "reactivation", "expansion", "contraction", "churn", "flat")
@@ -45,13 +46,13 @@ class MrrPanel:
     the first month of data to the as-of month) and ``micros`` (int64, accounts x months).
     Build it with :func:`mrr_panel`; every metric function accepts it in place of the
     subscriptions table, which saves rebuilding it. The matrix is read-only; derived
-    matrices (movement masks, cohort sums) are cached on the panel.
+    matrices (movement masks, cohort sums) are cached on the panel (``cache``, by name).
     """
 
     accounts: np.ndarray
     months: pd.DatetimeIndex
     micros: np.ndarray
-    _cache: dict = field(default_factory=dict, repr=False, compare=False)
+    cache: dict = field(default_factory=dict, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         self.micros.flags.writeable = False
@@ -72,30 +73,18 @@ class MrrPanel:
 
     def month_index(self, month: str | pd.Timestamp) -> int:
         """Column of ``month`` (any date inside it); raises if outside the panel."""
-        m = _month_start(month)
+        m = month_start(month)
         if m < self.months[0] or m > self.months[-1]:
             raise ValueError(
                 f"month {m:%Y-%m} is outside the data, which runs "
                 f"{self.months[0]:%Y-%m} to {self.months[-1]:%Y-%m}"
             )
-        return int(_month_number(m) - _month_number(self.months[0]))
+        return int(month_number(m) - month_number(self.months[0]))
 
 
-def _month_start(value: str | pd.Timestamp) -> pd.Timestamp:
-    ts = pd.Timestamp(value)
-    if ts is pd.NaT:
-        raise ValueError(f"expected a date, got {value!r}")
-    return ts.normalize().replace(day=1)
-
-
-def _month_number(value) -> np.ndarray | int:
-    """Months since year 0: year * 12 + month - 1 (works on Timestamps and datetime Series)."""
-    if isinstance(value, pd.Timestamp):
-        return value.year * 12 + value.month - 1
-    return (value.dt.year * 12 + value.dt.month - 1).to_numpy()
-
-
-def _check_subscriptions(subscriptions: pd.DataFrame) -> None:
+def check_subscriptions(subscriptions: pd.DataFrame) -> None:
+    """Raise ``ValueError`` unless the table has the columns MRR needs, start dates and
+    non-negative MRR."""
     missing = [c for c in _SUB_COLUMNS if c not in subscriptions.columns]
     if missing:
         raise ValueError(f"subscriptions must have columns {list(_SUB_COLUMNS)}; missing {missing}")
@@ -109,7 +98,7 @@ def data_end_month(subscriptions: pd.DataFrame) -> pd.Timestamp:
     """Default as-of month: the month of the latest ``start_date`` (end dates may be scheduled
     in the future, so they do not extend the data)."""
     starts = pd.to_datetime(subscriptions["start_date"])
-    return _month_start(starts.max())
+    return month_start(starts.max())
 
 
 def mrr_panel(
@@ -131,26 +120,26 @@ def mrr_panel(
     """
     if isinstance(subscriptions, MrrPanel):
         return subscriptions if as_of is None else _truncate(subscriptions, as_of)
-    _check_subscriptions(subscriptions)
+    check_subscriptions(subscriptions)
     subs = subscriptions
     if len(subs) == 0:
         raise ValueError("subscriptions is empty: no MRR to compute")
     start = pd.to_datetime(subs["start_date"])
     end = pd.to_datetime(subs["end_date"])
-    first = int(_month_number(_month_start(start.min())))
-    last_month = _month_start(as_of) if as_of is not None else data_end_month(subs)
-    last = int(_month_number(last_month))
+    first = int(month_number(month_start(start.min())))
+    last_month = month_start(as_of) if as_of is not None else data_end_month(subs)
+    last = int(month_number(last_month))
     if last < first:
         raise ValueError(
             f"as_of {last_month:%Y-%m} is before the first month of data {start.min():%Y-%m}"
         )
     n_months = last - first + 1
-    ms = _month_number(start) - first
+    ms = month_number(start) - first
     me = np.where(end.isna().to_numpy(), n_months, 0)
     has_end = end.notna().to_numpy()
-    me[has_end] = _month_number(end[has_end]) - first
+    me[has_end] = month_number(end[has_end]) - first
     me = np.minimum(me, n_months)
-    rate = _fx_factor(subs, fx_rates)
+    rate = fx_factor(subs, fx_rates)
     amount = np.rint(subs["mrr"].fillna(0).to_numpy(dtype=float) * rate * MICROS).astype(np.int64)
     keep = (ms < me) & (ms < n_months) & (amount != 0)
     acc_idx, accounts = pd.factorize(subs["account_id"].astype(str), sort=True)
@@ -160,22 +149,10 @@ def mrr_panel(
     weights = np.concatenate([amount[keep], -amount[keep]])
     diff = _exact_bincount(flat, weights, len(accounts) * width).reshape(len(accounts), width)
     micros = np.cumsum(diff[:, :n_months], axis=1)
-    months = pd.date_range(_first_of(first), periods=n_months, freq="MS").astype("datetime64[ns]")
+    months = pd.date_range(month_from_number(first), periods=n_months, freq="MS").astype(
+        "datetime64[ns]"
+    )
     return MrrPanel(np.asarray(accounts, dtype=object), months, micros)
-
-
-def _fx_factor(subs: pd.DataFrame, fx_rates: pd.DataFrame | None) -> np.ndarray:
-    """Rate to the reporting currency of each row (1 without a currency column or value)."""
-    if "currency" not in subs.columns:
-        return np.ones(len(subs))
-    rates = {REPORTING_CURRENCY: 1.0}
-    if fx_rates is not None:
-        rates |= dict(zip(fx_rates["currency"], fx_rates["rate_to_reporting"], strict=True))
-    codes, uniques = pd.factorize(subs["currency"].fillna(REPORTING_CURRENCY))
-    missing = sorted(str(u) for u in uniques if u not in rates)
-    if missing:
-        raise ValueError(f"no fx rate for currency {missing}; fx_rates has {sorted(rates)}")
-    return np.array([rates[u] for u in uniques], dtype=float)[codes]
 
 
 def _exact_bincount(index: np.ndarray, weights: np.ndarray, size: int) -> np.ndarray:
@@ -186,10 +163,6 @@ def _exact_bincount(index: np.ndarray, weights: np.ndarray, size: int) -> np.nda
         np.add.at(out, index, weights)
         return out
     return np.bincount(index, weights=weights.astype(float), minlength=size).astype(np.int64)
-
-
-def _first_of(month_number: int) -> pd.Timestamp:
-    return pd.Timestamp(year=month_number // 12, month=month_number % 12 + 1, day=1)
 
 
 def _truncate(panel: MrrPanel, as_of) -> MrrPanel:
@@ -211,7 +184,7 @@ def mrr_by_account_month(
     ``mrr`` is reporting currency per month.
     """
     panel = mrr_panel(subscriptions, fx_rates=fx_rates, as_of=end)
-    first = _first_active(panel)
+    first = first_active_column(panel)
     rows, cols = np.nonzero(np.arange(len(panel.months))[None, :] >= first[:, None])
     return pd.DataFrame(
         {
@@ -222,7 +195,7 @@ def mrr_by_account_month(
     )
 
 
-def _first_active(panel: MrrPanel) -> np.ndarray:
+def first_active_column(panel: MrrPanel) -> np.ndarray:
     """Column of each account's first month with MRR > 0 (n_months if never)."""
     active = panel.active
     return np.where(active.any(axis=1), active.argmax(axis=1), len(panel.months))
@@ -235,10 +208,10 @@ def _prev(cur: np.ndarray) -> np.ndarray:
     return prev
 
 
-def _movement_masks(panel: MrrPanel) -> dict[str, np.ndarray]:
+def movement_masks(panel: MrrPanel) -> dict[str, np.ndarray]:
     """Boolean accounts x months matrices of each movement kind (cached on the panel)."""
-    if "masks" in panel._cache:
-        return panel._cache["masks"]
+    if "masks" in panel.cache:
+        return panel.cache["masks"]
     cur = panel.micros
     prev = _prev(cur)
     cur_pos, prev_pos = cur > 0, prev > 0
@@ -252,7 +225,7 @@ def _movement_masks(panel: MrrPanel) -> dict[str, np.ndarray]:
         "contraction": cur_pos & (cur < prev),
         "churn": prev_pos & ~cur_pos,
     }
-    panel._cache["masks"] = masks
+    panel.cache["masks"] = masks
     return masks
 
 
@@ -277,7 +250,7 @@ def account_movements(
     cur = panel.micros
     prev = _prev(cur)
     rows, cols = np.nonzero((cur > 0) | (prev > 0))
-    masks = _movement_masks(panel)
+    masks = movement_masks(panel)
     code = np.full(cur.shape, len(MOVEMENTS) - 1, dtype=np.int8)
     for i, name in enumerate(MOVEMENTS[:-1]):
         code[masks[name]] = i
@@ -313,7 +286,7 @@ def mrr_movements(
     panel = mrr_panel(subscriptions, fx_rates=fx_rates, as_of=as_of)
     cur = panel.micros
     prev = _prev(cur)
-    m = _movement_masks(panel)
+    m = movement_masks(panel)
     change = cur - prev
     closing = cur.sum(axis=0)
     opening = np.concatenate([[0], closing[:-1]])
@@ -356,12 +329,3 @@ def quick_ratio(movements: pd.DataFrame, *, months: int = 1) -> pd.Series:
         gain = gain.rolling(months, min_periods=months).sum()
         loss = loss.rolling(months, min_periods=months).sum()
     return (gain / loss.where(loss > 0)).rename("quick_ratio")
-
-
-def month_window(as_of: str | pd.Timestamp, months: int = 12) -> tuple[pd.Timestamp, pd.Timestamp]:
-    """First and last day of the trailing window of `months` months ending with the as-of month."""
-    if months < 1:
-        raise ValueError(f"months must be >= 1, got {months}")
-    last = _month_start(as_of)
-    first = last - pd.DateOffset(months=months - 1)
-    return first, last + pd.offsets.MonthEnd(0)

@@ -9,15 +9,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from revlib.data import to_reporting_currency
-from revlib.metrics.mrr import (
-    _check_subscriptions,
-    _first_of,
-    _fx_factor,
-    _month_number,
-    _month_start,
-    data_end_month,
-)
+from revlib.data import fx_factor, to_reporting_currency
+from revlib.metrics.mrr import check_subscriptions, data_end_month
+from revlib.periods import month_from_number, month_number, month_start, month_starts
 
 
 def _invoices(invoices: pd.DataFrame, fx_rates: pd.DataFrame | None) -> pd.DataFrame:
@@ -110,17 +104,13 @@ def revenue_schedule(
         raise ValueError(
             f"every service period must end after it starts ({service_end} > {service_start})"
         )
-    first = _month_number(s)
-    last = _month_number(e - pd.Timedelta(days=1))
+    first = month_number(s)
+    last = month_number(e - pd.Timedelta(days=1))
     count = last - first + 1
     rep = np.repeat(np.arange(len(inv)), count)
     number = first[rep] + (np.arange(len(rep)) - np.repeat(np.cumsum(count) - count, count))
-    month = pd.to_datetime({"year": number // 12, "month": number % 12 + 1, "day": 1}).to_numpy(
-        "datetime64[ns]"
-    )
-    following = pd.to_datetime(
-        {"year": (number + 1) // 12, "month": (number + 1) % 12 + 1, "day": 1}
-    ).to_numpy("datetime64[ns]")
+    month = month_from_number(number).to_numpy()
+    following = month_from_number(number + 1).to_numpy()
     lo = np.maximum(month, s.to_numpy("datetime64[ns]")[rep])
     hi = np.minimum(following, e.to_numpy("datetime64[ns]")[rep])
     days = (hi - lo) / np.timedelta64(1, "D")
@@ -166,11 +156,9 @@ def cash_by_month(
     revenue series."""
     inv = _invoices(invoices, fx_rates)
     paid = inv.loc[inv["paid_date"].notna()]
-    collected = paid.groupby(paid["paid_date"].dt.to_period("M").dt.to_timestamp())[
-        "paid_amount"
-    ].sum()
+    collected = paid.groupby(month_starts(paid["paid_date"]))["paid_amount"].sum()
     roll = deferred_revenue_rollforward(inv, revenue).set_index("month")
-    months = pd.DatetimeIndex(revenue.index).to_period("M").to_timestamp().astype("datetime64[ns]")
+    months = month_starts(revenue.index)
     frame = pd.DataFrame(
         {
             "invoiced": roll["invoiced"].reindex(months, fill_value=0.0).to_numpy(),
@@ -197,23 +185,25 @@ def subscription_revenue(
     of data to the as-of month (default: the month of the latest start).
     """
 
-    _check_subscriptions(subscriptions)
+    check_subscriptions(subscriptions)
     subs = subscriptions
     start = pd.to_datetime(subs["start_date"])
-    first = int(_month_number(_month_start(start.min())))
-    last = int(_month_number(_month_start(as_of) if as_of is not None else data_end_month(subs)))
+    first = int(month_number(month_start(start.min())))
+    last = int(month_number(month_start(as_of) if as_of is not None else data_end_month(subs)))
     n = last - first + 1
     if n < 1:
         raise ValueError(f"as_of must not be before the first month of data {start.min():%Y-%m}")
-    horizon = _first_of(last + 1)  # recognition stops at the end of the as-of month
+    horizon = month_from_number(last + 1)  # recognition stops at the end of the as-of month
     end = pd.to_datetime(subs["end_date"]).fillna(horizon).clip(upper=horizon)
-    amount = subs["mrr"].fillna(0).to_numpy(dtype=float) * _fx_factor(subs, fx_rates)
+    amount = subs["mrr"].fillna(0).to_numpy(dtype=float) * fx_factor(subs, fx_rates)
     keep = (end > start).to_numpy() & (start < horizon).to_numpy()
     start, end, amount = start[keep], end[keep], amount[keep]
-    months = pd.date_range(_first_of(first), periods=n + 1, freq="MS").astype("datetime64[ns]")
+    months = pd.date_range(month_from_number(first), periods=n + 1, freq="MS").astype(
+        "datetime64[ns]"
+    )
     days_in = np.diff(months.to_numpy()).astype("timedelta64[D]").astype(float)
-    fm = _month_number(start) - first
-    lm = _month_number(end - pd.Timedelta(days=1)) - first
+    fm = month_number(start) - first
+    lm = month_number(end - pd.Timedelta(days=1)) - first
     s_day = (start - months[fm]).dt.days.to_numpy(dtype=float) if len(start) else np.zeros(0)
     e_day = (end - months[lm]).dt.days.to_numpy(dtype=float) if len(end) else np.zeros(0)
     same = fm == lm
@@ -249,9 +239,9 @@ def deferred_revenue_rollforward(
     the revenue history. Columns: month, opening, invoiced, recognized, closing.
     """
     inv = _invoices(invoices, fx_rates)
-    billed = inv.groupby(inv["issued_date"].dt.to_period("M").dt.to_timestamp())["amount"].sum()
+    billed = inv.groupby(month_starts(inv["issued_date"]))["amount"].sum()
     revenue = revenue.copy()
-    revenue.index = pd.DatetimeIndex(revenue.index).to_period("M").to_timestamp()
+    revenue.index = month_starts(revenue.index)
     months = billed.index.union(revenue.index)
     frame = pd.DataFrame(
         {

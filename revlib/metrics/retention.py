@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from revlib.metrics.mrr import MICROS, MrrPanel, _first_active, mrr_panel
+from revlib.metrics.mrr import MICROS, MrrPanel, first_active_column, mrr_panel
 
 
 def _retention_sums(panel: MrrPanel, lag: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -121,10 +121,10 @@ def _cohort_matrices(
 ) -> tuple[pd.DatetimeIndex, np.ndarray, np.ndarray, np.ndarray]:
     """Cohort months, and per cohort x age: MRR sum (micros), active-account count, and a mask
     of observable cells (cohort month + age <= last month). Cached on the panel."""
-    if "cohorts" in panel._cache:
-        return panel._cache["cohorts"]
+    if "cohorts" in panel.cache:
+        return panel.cache["cohorts"]
     n_months = len(panel.months)
-    first = _first_active(panel)
+    first = first_active_column(panel)
     order = np.argsort(first, kind="stable")
     order = order[first[order] < n_months]  # accounts that ever had MRR > 0, by cohort
     cohorts, starts = np.unique(first[order], return_index=True)
@@ -141,7 +141,7 @@ def _cohort_matrices(
         logos[i, : n_months - c] = count_by_month[i, c:]
     observable = cohorts[:, None] + np.arange(n_months)[None, :] < n_months
     result = (panel.months[cohorts], mrr, logos, observable)
-    panel._cache["cohorts"] = result
+    panel.cache["cohorts"] = result
     return result
 
 

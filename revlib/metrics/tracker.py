@@ -9,8 +9,6 @@ import pandas as pd
 
 from revlib.metrics.mrr import (
     MrrPanel,
-    _month_start,
-    month_window,
     mrr_movements,
     mrr_panel,
     quick_ratio,
@@ -41,13 +39,13 @@ from revlib.metrics.unit_economics import (
     rule_of_40,
 )
 from revlib.metrics.velocity import (
-    _month_end,
     actual_daily_velocity,
     arr_at,
     arr_velocity,
     milestones,
     yoy_growth,
 )
+from revlib.periods import month_end, month_start, month_starts, month_window
 
 # Dates that show how far a table's history reaches (open deals' close dates are forecasts).
 _DATE_COLUMNS = {
@@ -80,8 +78,45 @@ def last_complete_month(tables: Mapping[str, pd.DataFrame]) -> pd.Timestamp:
             f"no dated table to find the data's end in; tables given: {sorted(tables)}"
         )
     latest = max(ends)
-    month = _month_start(latest)
-    return month if latest == _month_end(month) else month - pd.DateOffset(months=1)
+    month = month_start(latest)
+    return month if latest == month_end(month) else month - pd.DateOffset(months=1)
+
+
+def as_of_month(tables: Mapping[str, pd.DataFrame], as_of: str | pd.Timestamp = "") -> pd.Timestamp:
+    """The month a report is as of: the month of ``as_of`` (any date in it, or ``YYYY-MM``),
+    or the last complete month of the data (:func:`last_complete_month`) when it is empty.
+    A month after the data end is allowed (see :func:`data_end_note`)."""
+    if isinstance(as_of, str) and as_of.strip() == "":
+        return last_complete_month(tables)
+    try:
+        return month_start(as_of)
+    except ValueError as err:
+        raise ValueError(f"as_of must be a date or YYYY-MM, got {as_of!r}") from err
+
+
+# Tables that stop at the data end: figures over windows reaching past it are not available.
+_STOP_AT_DATA_END = ("spend", "financials", "invoices")
+
+
+def data_end_note(tables: Mapping[str, pd.DataFrame], *, as_of: str | pd.Timestamp) -> str | None:
+    """A sentence for the report when the as-of month is after the last complete month of the
+    data (None otherwise): open subscriptions are carried on at their MRR, nothing new happens
+    after the data end, and figures that need the other monthly tables are not available."""
+    month, end = month_start(as_of), last_complete_month(tables)
+    if month <= end:
+        return None
+    others = [t for t in _STOP_AT_DATA_END if t in tables]
+    text = (
+        f"The data end in {end:%B %Y}, before the as-of month {month:%B %Y}. After the data end "
+        "open subscriptions carry on at their last MRR and nothing new happens: no new "
+        "customers, expansions or churn, except end dates already scheduled in the data."
+    )
+    if others:
+        text += (
+            f" Figures that need {' or '.join(others)} are not available (n/a): those tables "
+            "stop at the data end."
+        )
+    return text
 
 
 def run_rate_forecast_variance(
@@ -90,13 +125,13 @@ def run_rate_forecast_variance(
     """Forecast variance of the last closed quarter: actual ARR at the as-of month-end / ARR
     forecast three months earlier by extending the then-actual daily velocity - 1. Ratio
     (+0.05 = actual 5 % above forecast)."""
-    month = _month_start(as_of)
+    month = month_start(as_of)
     start = month - pd.DateOffset(months=months)
     try:
         velocity = actual_daily_velocity(movements, start, months=months)
     except ValueError:
         return float("nan")
-    days = (_month_end(month) - _month_end(start)).days
+    days = (month_end(month) - month_end(start)).days
     forecast = arr_at(movements, start) + velocity * days
     return arr_at(movements, month) / forecast - 1 if forecast > 0 else float("nan")
 
@@ -116,8 +151,14 @@ def tracker_kpis(
     Windows: trailing twelve months ending with the as-of month (quick ratio, unit economics,
     collection rate, DSO, renewal rate), or every month of data when there are fewer than
     twelve (``window_months`` says which); velocity over the last three months.
+
+    An as-of month after the data end (``data_end``, :func:`last_complete_month`) is honoured:
+    open subscriptions carry on at their MRR and nothing new happens; figures from spend,
+    financials and invoices are NaN (:func:`data_end_note` says so in words).
     """
-    month = _month_start(as_of)
+    month = month_start(as_of)
+    data_end = last_complete_month(tables)
+    after_end = month > data_end
     fx = tables.get("fx_rates")
     if panel is None:
         panel = mrr_panel(tables["subscriptions"], fx_rates=fx, as_of=month)
@@ -150,8 +191,11 @@ def tracker_kpis(
         "arpa": arpa(panel),
         "new_accounts": n_new,
         "new_account_arpa": new_arpa,
+        "data_end": f"{data_end:%Y-%m}",
     }
     spend, fin = tables.get("spend"), tables.get("financials")
+    if after_end:  # these tables stop at the data end: no window reaching the as-of month
+        spend = fin = None
     out["cac"] = cac(spend, panel, as_of=month, months=window) if spend is not None else nan
     out["magic_number"] = magic_number(movements, spend, as_of=month) if spend is not None else nan
     if fin is not None:
@@ -169,7 +213,7 @@ def tracker_kpis(
             ("gross_margin", "operating_margin", "rule_of_40", "ltv", "cac_payback_months"), nan
         )
     out["ltv_to_cac"] = ltv_to_cac(out["ltv"], out["cac"])
-    if "invoices" in tables:
+    if "invoices" in tables and not after_end:
         inv = tables["invoices"]
         revenue = (
             fin.set_index("month")["revenue"]
@@ -194,12 +238,10 @@ def revenue_by_month(tables: Mapping[str, pd.DataFrame], *, as_of: str | pd.Time
     """Recognised revenue per month up to the as-of month: financials.revenue when the
     financials table is present, else subscription revenue recognised ratably by day
     (:func:`subscription_revenue`). Reporting currency per month."""
-    month = _month_start(as_of)
+    month = month_start(as_of)
     fin = tables.get("financials")
     if fin is not None:
-        series = fin.set_index(pd.DatetimeIndex(fin["month"]).to_period("M").to_timestamp())[
-            "revenue"
-        ]
+        series = fin.set_index(month_starts(pd.Index(fin["month"])))["revenue"]
         return series[series.index <= month].sort_index().rename("revenue")
     return subscription_revenue(
         tables["subscriptions"], fx_rates=tables.get("fx_rates"), as_of=month

@@ -12,19 +12,19 @@ import pandas as pd
 from revlib.metrics.mrr import (
     MICROS,
     MrrPanel,
-    _month_start,
-    _movement_masks,
+    movement_masks,
     mrr_movements,
     mrr_panel,
 )
 from revlib.metrics.retention import logo_churn_rate
 from revlib.metrics.velocity import arr_at, yoy_growth
+from revlib.periods import month_start, month_starts
 
 
 def _window_months(as_of: str | pd.Timestamp, months: int) -> pd.DatetimeIndex:
     if not isinstance(months, (int, np.integer)) or months < 1:
         raise ValueError(f"months must be a whole number >= 1, got {months!r}")
-    last = _month_start(as_of)
+    last = month_start(as_of)
     return pd.date_range(end=last, periods=months, freq="MS").astype("datetime64[ns]")
 
 
@@ -32,7 +32,7 @@ def _monthly_window(table: pd.DataFrame, name: str, window: pd.DatetimeIndex) ->
     """Rows of a monthly table inside the window; raises if a month of the window is absent."""
     if "month" not in table.columns:
         raise ValueError(f"{name} must have a month column")
-    month = pd.to_datetime(table["month"]).dt.to_period("M").dt.to_timestamp()
+    month = month_starts(table["month"])
     inside = table.loc[month.isin(window)]
     missing = window.difference(pd.DatetimeIndex(month.unique()))
     if len(missing):
@@ -81,7 +81,7 @@ def new_accounts(
     """Accounts with a *new* movement in the window (count) and their mean MRR in their first
     month (ARPA of new accounts, reporting currency per account per month)."""
     cols = _panel_window(panel, _window_months(as_of, months))
-    new = _movement_masks(panel)["new"][:, cols]
+    new = movement_masks(panel)["new"][:, cols]
     count = int(new.sum())
     mean = float(panel.micros[:, cols][new].sum() / MICROS / count) if count else float("nan")
     return count, mean
@@ -178,7 +178,7 @@ def magic_number(
 ) -> float:
     """Magic number: net new ARR in the quarter (the three months ending with the as-of month)
     / sales + marketing spend in the quarter before. Ratio (ARR added per unit of spend)."""
-    month = _month_start(as_of)
+    month = month_start(as_of)
     start = month - pd.DateOffset(months=3)
     net_new = arr_at(movements, month) - arr_at(movements, start)
     prior = sales_marketing_spend(spend, as_of=start, months=3)

@@ -6,14 +6,10 @@ import math
 
 import pandas as pd
 
-from revlib.metrics.mrr import _month_start
+from revlib.periods import month_end, month_start
 
 MILESTONE_LEVELS = (0.90, 0.95, 0.99, 1.00)
 DAYS_PER_MONTH = 365 / 12
-
-
-def _month_end(month: str | pd.Timestamp) -> pd.Timestamp:
-    return _month_start(month) + pd.offsets.MonthEnd(0)
 
 
 def _arr_series(movements: pd.DataFrame) -> pd.Series:
@@ -29,7 +25,7 @@ def arr_at(movements: pd.DataFrame, month: str | pd.Timestamp) -> float:
     """ARR: 12 x MRR at the month's last day. Reporting currency per year; 0 before the first
     month of data."""
     arr = _arr_series(movements)
-    m = _month_start(month)
+    m = month_start(month)
     if m > arr.index[-1]:
         raise ValueError(f"month {m:%Y-%m} is after the last month of data {arr.index[-1]:%Y-%m}")
     return float(arr.get(m, 0.0))
@@ -39,7 +35,7 @@ def yoy_growth(movements: pd.DataFrame, month: str | pd.Timestamp) -> float:
     """Year-over-year ARR growth: ARR(m) / ARR(m-12) - 1. Ratio (0.25 = +25 %); undefined (NaN)
     when ARR twelve months earlier is 0."""
     now = arr_at(movements, month)
-    then = arr_at(movements, _month_start(month) - pd.DateOffset(months=12))
+    then = arr_at(movements, month_start(month) - pd.DateOffset(months=12))
     return now / then - 1 if then > 0 else float("nan")
 
 
@@ -73,8 +69,8 @@ def actual_daily_velocity(
     per day."""
     if months < 1:
         raise ValueError(f"months must be >= 1, got {months}")
-    end = _month_end(month)
-    start = _month_end(_month_start(month) - pd.DateOffset(months=months))
+    end = month_end(month)
+    start = month_end(month_start(month) - pd.DateOffset(months=months))
     earlier = arr_at(movements, start)
     return (arr_at(movements, month) - earlier) / (end - start).days
 
@@ -92,8 +88,8 @@ def arr_velocity(
     Returns, as of the end of the as-of month: arr, arr_target, progress, remaining,
     days_to_target, actual and required velocity (daily, weekly, monthly) and on_track.
     """
-    month = _month_start(as_of)
-    as_of_date = _month_end(month)
+    month = month_start(as_of)
+    as_of_date = month_end(month)
     arr = arr_at(movements, month)
     required = required_daily_velocity(arr, arr_target, as_of_date, target_date)
     actual = actual_daily_velocity(movements, month)
@@ -132,8 +128,8 @@ def milestones(
         raise ValueError(f"arr_target must be > 0, got {arr_target!r}")
     arr = _arr_series(movements)
     if as_of is not None:
-        arr = arr[arr.index <= _month_start(as_of)]
-    current, as_of_date = float(arr.iloc[-1]), _month_end(arr.index[-1])
+        arr = arr[arr.index <= month_start(as_of)]
+    current, as_of_date = float(arr.iloc[-1]), month_end(arr.index[-1])
     rows = []
     for level in levels:
         needed = level * arr_target

@@ -12,18 +12,14 @@ import math
 import operator
 from collections.abc import Mapping
 from dataclasses import dataclass
-from importlib import resources
 from typing import Any
 
 import pandas as pd
 
+from revlib.data import read_bundled_yaml
+
 OPS = {">": operator.gt, ">=": operator.ge, "<": operator.lt, "<=": operator.le, "==": operator.eq}
 OPS_IN = "in"
-
-
-def bundled_rules_text() -> str:
-    """The text of the bundled ``revlib/pricing_rules.yaml`` (package data)."""
-    return resources.files("revlib").joinpath("pricing_rules.yaml").read_text(encoding="utf-8")
 
 
 def load_rules(raw: Mapping[str, Any] | None = None) -> dict[str, Any]:
@@ -34,9 +30,7 @@ def load_rules(raw: Mapping[str, Any] | None = None) -> dict[str, Any]:
     op, value, multiplier, why), "competitor_cut_threshold"}.
     """
     if raw is None:
-        import yaml
-
-        raw = yaml.safe_load(bundled_rules_text())
+        raw = read_bundled_yaml("pricing_rules.yaml")
     raw = dict(raw)
     problems: list[str] = []
     disc = raw.get("annual_discount")

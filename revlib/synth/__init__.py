@@ -11,9 +11,6 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-import numpy as np
-import pandas as pd
-
 from revlib import data
 from revlib.synth._core import TRUE_PARAMS, SynthConfig
 from revlib.synth.company import Company, generate_company
@@ -46,45 +43,9 @@ def write_company(company: Company, out_dir: str | os.PathLike, *, fmt: str = "c
             stale = out / f"{name}{ext}"
             if (name not in company.tables or ext != f".{fmt}") and stale.exists():
                 stale.unlink()
-    if fmt == "csv":
-        paths = [
-            p for k, v in company.tables.items() for p in data.write_tables({k: csv_ready(v)}, out)
-        ]
-    else:
-        paths = data.write_tables(company.tables, out, fmt="parquet")
+    paths = data.write_tables(company.tables, out, fmt=fmt, compact=True)
     paths.append(data.write_json(company.truth, out / TRUTH_FILE))
     return paths
-
-
-def csv_ready(df: pd.DataFrame) -> pd.DataFrame:
-    """Text form of a table for CSV, built with numpy (fast at 10^7 rows): dates ``YYYY-MM-DD``,
-    timestamps ``YYYY-MM-DDTHH:MM:SS``, whole-number floats as integers, other floats in their
-    shortest round-trip form (values are rounded by the simulator); nulls empty."""
-    out = {}
-    for name in df.columns:
-        col = df[name]
-        if pd.api.types.is_datetime64_any_dtype(col):
-            codes, uniques = pd.factorize(col.to_numpy("datetime64[s]"))  # NaT -> code -1
-            u = uniques.to_numpy("datetime64[s]") if hasattr(uniques, "to_numpy") else uniques
-            whole_days = bool(np.all(u == u.astype("datetime64[D]")))
-            labels = np.datetime_as_string(u, unit="D" if whole_days else "s").astype(object)
-            out[name] = np.append(labels, None)[codes]  # one string object per distinct date
-        elif pd.api.types.is_float_dtype(col):
-            a = col.to_numpy(float)
-            nan = np.isnan(a)
-            if np.all(a[~nan] == np.round(a[~nan])) and np.all(np.abs(a[~nan]) < 2**53):
-                whole = np.where(nan, 0, a).astype(np.int64)
-                text = whole.astype(str).astype(object) if nan.any() else whole
-            else:
-                text = a.astype(str).astype(object) if nan.any() else a
-            if nan.any():
-                text[nan] = None
-            out[name] = text
-        else:
-            out[name] = col.to_numpy()
-    return pd.DataFrame(
-        {k: pd.Series(v, dtype=object) if v.dtype == object else v for k, v in out.items()}
-    )
 
 
 def synth_command(

@@ -11,6 +11,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from revlib.data import fx_factor
+from revlib.periods import month_start
+
 
 def mrr_matrix(
     subs: pd.DataFrame, months: pd.DatetimeIndex, fx: pd.DataFrame | None = None
@@ -19,12 +22,7 @@ def mrr_matrix(
 
     ``MRR_a(m) = sum of mrr over subscriptions of a with start_date <= d < end_date``.
     """
-    rate = {"USD": 1.0}
-    if fx is not None:
-        rate |= dict(zip(fx["currency"], fx["rate_to_reporting"], strict=True))
-    usd = subs["mrr"].to_numpy(float)
-    if "currency" in subs:
-        usd = usd * subs["currency"].fillna("USD").map(rate).to_numpy(float)
+    usd = subs["mrr"].to_numpy(float) * fx_factor(subs, fx)
     accounts, code = np.unique(subs["account_id"].to_numpy(str), return_inverse=True)
     start = subs["start_date"].to_numpy("datetime64[D]")
     end = subs["end_date"].to_numpy("datetime64[D]")
@@ -84,7 +82,7 @@ def headline(tables: dict[str, pd.DataFrame], end: str) -> dict[str, Any]:
     subs = tables["subscriptions"].copy()
     for c in ("start_date", "end_date"):
         subs[c] = pd.to_datetime(subs[c])
-    first = subs["start_date"].min().to_period("M").to_timestamp()
+    first = month_start(subs["start_date"].min())
     months = pd.date_range(first, pd.Timestamp(end) - pd.offsets.MonthBegin(1), freq="MS")
     mrr = mrr_matrix(subs, months, tables.get("fx_rates"))
     mv = movements(mrr)

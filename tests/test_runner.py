@@ -31,11 +31,12 @@ def make_notebook(path: Path, params: str, code: str, *, requires=(), title="Tin
     nb.cells = [
         nbformat.v4.new_markdown_cell(f"# {title}\n\nA tiny report for tests."),
         nbformat.v4.new_code_cell(params, metadata={"tags": ["parameters"]}),
+        nbformat.v4.new_code_cell(f"REQUIRED_TABLES = {list(requires)!r}\nOPTIONAL_TABLES = []"),
         nbformat.v4.new_code_cell(code),
     ]
     nb.metadata = {
         "kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"},
-        "revlib": {"title": title, "requires": list(requires)},
+        "revlib": {"title": title},
     }
     nbformat.write(nb, path)
 

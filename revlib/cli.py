@@ -149,31 +149,71 @@ def _cmd_run(args: argparse.Namespace) -> int:
 def _cmd_list(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from revlib.runner import discover_notebooks, project_root
+    from revlib.runner import RESERVED_PARAMETERS, discover_notebooks, project_root
 
     root = Path(args.root) if args.root else project_root()
     for nb in discover_notebooks(root / "notebooks").values():
+        if nb.error:
+            print(f"{nb.name}: BROKEN, cannot be run: {nb.error}")
+            continue
         print(f"{nb.name}: {nb.title}")
         print(
             f"    tables: {', '.join(nb.requires) or '-'}"
             + (f" (optional: {', '.join(nb.optional)})" if nb.optional else "")
         )
-        print("    parameters: " + ", ".join(f"{k}={v!r}" for k, v in nb.defaults.items()))
+        print("    parameters:")
+        for key, param in nb.parameters.items():
+            if key not in RESERVED_PARAMETERS:
+                print(f"        {key}: {param.type_text} = {param.default!r}")
     return EXIT_OK
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:
-    from revlib.data import load_tables
+    from revlib.data import TABLE_NAMES, load_tables
+    from revlib.runner import UsageError
 
+    unknown = [t for t in args.tables or () if t not in TABLE_NAMES]
+    if unknown:
+        raise UsageError(
+            f"unknown table(s) {', '.join(map(repr, unknown))}; the data contract's tables: "
+            + ", ".join(TABLE_NAMES)
+        )
     tables = load_tables(args.data, required=args.tables or ())
     for name, df in tables.items():
         print(f"{name}: {len(df):,} rows, {df.shape[1]} columns — ok")
     return EXIT_OK
 
 
+SYNTH_MAX_ACCOUNTS = 1_000_000  # 10x the largest size measured (docs/synth.md, "At scale")
+
+
+def _check_synth_args(args: argparse.Namespace) -> None:
+    """:class:`UsageError` listing every out-of-range ``revlib synth`` argument."""
+    from revlib.runner import UsageError
+    from revlib.synth import SynthConfig
+
+    problems = []
+    if not 0 <= args.seed < 2**32:
+        problems.append(f"--seed must be between 0 and {2**32 - 1}, got {args.seed}")
+    if args.accounts > SYNTH_MAX_ACCOUNTS:
+        problems.append(f"--accounts must be at most {SYNTH_MAX_ACCOUNTS:,}, got {args.accounts:,}")
+    config = SynthConfig(
+        accounts=args.accounts,
+        months=args.months,
+        **({"start": args.start} if args.start is not None else {}),
+    )
+    try:
+        config.check()
+    except ValueError as err:
+        problems.extend(str(err).removeprefix("invalid SynthConfig: ").split("; "))
+    if problems:
+        raise UsageError("; ".join(problems))
+
+
 def _cmd_synth(args: argparse.Namespace) -> int:
     from revlib.synth import synth_command
 
+    _check_synth_args(args)
     path = synth_command(
         seed=args.seed,
         accounts=args.accounts,
@@ -202,14 +242,14 @@ COMMANDS = {
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from revlib.data import DataValidationError
-    from revlib.runner import UsageError
-
     parser = _parser()
-    args = parser.parse_args(argv)
+    args = parser.parse_args(argv)  # --help and --version end here, before pandas is imported
     if not args.command:
         parser.print_help()
         return EXIT_BAD_INPUT
+    from revlib.data import DataValidationError
+    from revlib.runner import UsageError
+
     debug = args.debug or os.environ.get("REVLIB_DEBUG") == "1"
     try:
         return COMMANDS[args.command](args)

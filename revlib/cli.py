@@ -41,9 +41,17 @@ def _parser() -> argparse.ArgumentParser:
             "examples:\n"
             "  revlib run                                   # every notebook, sample data\n"
             "  revlib run arr_tracker -p arr_target=5e6     # one notebook, one parameter\n"
-            "  revlib run --data ~/acme --out /tmp/acme -p fast=true\n"
-            "  revlib run --params params/full.yaml         # parameters from a file\n"
+            "  revlib run -p as_of=2024-03-31 -p fast=true  # shared parameters: every notebook\n"
+            "  revlib run --data data/sample --out /tmp/acme-reports -p fast=true\n"
+            "  revlib run --params params/example.yaml      # parameters from a file\n"
             "  revlib run -p price_elasticity.strict=true   # a parameter for one notebook only\n"
+            "\n"
+            "Values are converted to the types the notebooks declare (revlib list shows them):\n"
+            "5e6 or 1_000 for a float, 2026-12-31 for a date, true/false/yes/no for a bool,\n"
+            "[a, b] for a list, {a: 1} for a mapping.\n"
+            "--out accepts a new or empty folder or an earlier run's folder (it holds run.json),\n"
+            "which a successful run replaces; never the data directory, the project folder,\n"
+            "reports/ itself or a folder with other files (see docs/running.md).\n"
         ),
     )
     run.add_argument(
@@ -58,7 +66,8 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--out",
         metavar="DIR",
-        help="output folder (default: reports/<timestamp>, with reports/latest -> it on success)",
+        help="output folder: new, empty, or an earlier run's (replaced on success) "
+        "(default: reports/<timestamp>, with reports/latest -> it on success)",
     )
     run.add_argument(
         "-p",
@@ -67,8 +76,8 @@ def _parser() -> argparse.ArgumentParser:
         action="append",
         default=[],
         metavar="NAME=VALUE",
-        help="set a notebook parameter (VALUE is YAML: 3, 0.5, true, [a, b], text); NAME may be "
-        "notebook.name for one notebook; repeatable",
+        help="set a notebook parameter, converted to the type the notebook declares (5e6, "
+        "2026-12-31, true, [a, b], text); NAME may be notebook.name for one notebook; repeatable",
     )
     run.add_argument(
         "--params",

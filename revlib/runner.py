@@ -546,7 +546,20 @@ def _replace_run(staging: Path, target: Path) -> None:
 # ----------------------------------------------------------------------------- the run
 
 
-def run(
+@dataclass
+class RunPlan:
+    """Everything a run needs, checked, before anything is written."""
+
+    root: Path
+    notebooks: list[NotebookInfo]  # selected and runnable, in run order
+    skipped: dict[str, str]  # broken notebooks left out of an all-notebooks run: name -> reason
+    parameters: dict[str, dict[str, Any]]  # per notebook: name -> converted value
+    shared: dict[str, Any]  # the run's shared parameters (fast, seed, as_of) as given
+    data_dir: Path
+    out_dir: Path | None  # None: a new reports/<run id>/
+
+
+def plan_run(
     names: Sequence[str] = (),
     *,
     data_dir: str | os.PathLike | None = None,
@@ -554,15 +567,12 @@ def run(
     params: Sequence[str] = (),
     params_file: str | os.PathLike | None = None,
     root: str | os.PathLike | None = None,
-    progress: Callable[[str], None] = print,
-) -> RunResult:
-    """Execute notebooks and write their reports; see the module docstring.
+) -> RunPlan:
+    """Check a run's arguments and output folder (nothing is written, no data are read).
 
-    Raises :class:`UsageError` or :class:`revlib.data.DataValidationError` before writing
-    anything when arguments, the output folder or input data are wrong.
+    Raises :class:`UsageError` listing what is wrong.
     """
-
-    root = Path(root).resolve() if root else project_root()
+    root = Path(root).expanduser().resolve() if root else project_root()
     notebooks_dir = root / "notebooks"
     available = discover_notebooks(notebooks_dir)
     runnable = {k: nb for k, nb in available.items() if nb.error is None}
@@ -587,7 +597,7 @@ def run(
     common: dict[str, Any] = {}
     per_nb: dict[str, dict[str, Any]] = {}
     if params_file:
-        common, per_nb = load_params_file(params_file)
+        common, per_nb = load_params_file(Path(params_file).expanduser())
     for text in params:
         key, value = parse_parameter(text)
         if "." in key:
@@ -602,12 +612,48 @@ def run(
     target = check_out_dir(out_dir, root=root, data_dir=data_path) if out_dir else None
     if target is None and reports_root.exists() and not reports_root.is_dir():
         raise UsageError(f"{reports_root} is a file; move it away or give --out")
+    return RunPlan(
+        root=root,
+        notebooks=selected,
+        skipped={} if names else {k: nb.error for k, nb in available.items() if nb.error},
+        parameters=injected,
+        shared={k: _check_shared(k, v) for k, v in common.items() if k in SHARED_PARAMETERS},
+        data_dir=data_path,
+        out_dir=target,
+    )
+
+
+def run(
+    names: Sequence[str] = (),
+    *,
+    data_dir: str | os.PathLike | None = None,
+    out_dir: str | os.PathLike | None = None,
+    params: Sequence[str] = (),
+    params_file: str | os.PathLike | None = None,
+    root: str | os.PathLike | None = None,
+    progress: Callable[[str], None] = print,
+) -> RunResult:
+    """Execute notebooks and write their reports; see the module docstring.
+
+    Raises :class:`UsageError` or :class:`revlib.data.DataValidationError` before writing
+    anything when arguments, the output folder or input data are wrong.
+    """
+    plan = plan_run(
+        names,
+        data_dir=data_dir,
+        out_dir=out_dir,
+        params=params,
+        params_file=params_file,
+        root=root,
+    )
+    selected, injected, data_path = plan.notebooks, plan.parameters, plan.data_dir
+    notebooks_dir = plan.root / "notebooks"
+    reports_root = plan.root / "reports"
+    target = plan.out_dir
     validate_inputs(data_path, selected)
 
-    if not names:
-        for nb in available.values():
-            if nb.error:
-                progress(f"skipped {nb.name}: cannot be run ({nb.error})")
+    for name, reason in plan.skipped.items():
+        progress(f"skipped {name}: cannot be run ({reason})")
     if target is None:
         run_id = reserve_run_id(reports_root)
         target = reports_root / run_id
@@ -648,10 +694,8 @@ def run(
         "command": " ".join(["revlib", *sys.argv[1:]])
         if sys.argv and sys.argv[0].endswith("revlib")
         else "",
-        "shared_parameters": {
-            k: _check_shared(k, v) for k, v in common.items() if k in SHARED_PARAMETERS
-        },
-        "skipped": {nb.name: nb.error for nb in available.values() if nb.error and not names},
+        "shared_parameters": plan.shared,
+        "skipped": plan.skipped,
         "versions": vers,
         "reports": [r.__dict__ for r in results],
     }

@@ -41,9 +41,17 @@ def _parser() -> argparse.ArgumentParser:
             "examples:\n"
             "  revlib run                                   # every notebook, sample data\n"
             "  revlib run arr_tracker -p arr_target=5e6     # one notebook, one parameter\n"
-            "  revlib run --data ~/acme --out /tmp/acme -p fast=true\n"
-            "  revlib run --params params/full.yaml         # parameters from a file\n"
+            "  revlib run -p as_of=2024-03-31 -p fast=true  # shared parameters: every notebook\n"
+            "  revlib run --data data/sample --out /tmp/acme-reports -p fast=true\n"
+            "  revlib run --params params/example.yaml      # parameters from a file\n"
             "  revlib run -p price_elasticity.strict=true   # a parameter for one notebook only\n"
+            "\n"
+            "Values are converted to the types the notebooks declare (revlib list shows them):\n"
+            "5e6 or 1_000 for a float, 2026-12-31 for a date, true/false/yes/no for a bool,\n"
+            "[a, b] for a list, {a: 1} for a mapping.\n"
+            "--out accepts a new or empty folder or an earlier run's folder (it holds run.json),\n"
+            "which a successful run replaces; never the data directory, the project folder,\n"
+            "reports/ itself or a folder with other files (see docs/running.md).\n"
         ),
     )
     run.add_argument(
@@ -58,7 +66,8 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--out",
         metavar="DIR",
-        help="output folder (default: reports/<timestamp>, with reports/latest -> it on success)",
+        help="output folder: new, empty, or an earlier run's (replaced on success) "
+        "(default: reports/<timestamp>, with reports/latest -> it on success)",
     )
     run.add_argument(
         "-p",
@@ -67,8 +76,8 @@ def _parser() -> argparse.ArgumentParser:
         action="append",
         default=[],
         metavar="NAME=VALUE",
-        help="set a notebook parameter (VALUE is YAML: 3, 0.5, true, [a, b], text); NAME may be "
-        "notebook.name for one notebook; repeatable",
+        help="set a notebook parameter, converted to the type the notebook declares (5e6, "
+        "2026-12-31, true, [a, b], text); NAME may be notebook.name for one notebook; repeatable",
     )
     run.add_argument(
         "--params",
@@ -149,31 +158,71 @@ def _cmd_run(args: argparse.Namespace) -> int:
 def _cmd_list(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from revlib.runner import discover_notebooks, project_root
+    from revlib.runner import RESERVED_PARAMETERS, discover_notebooks, project_root
 
     root = Path(args.root) if args.root else project_root()
     for nb in discover_notebooks(root / "notebooks").values():
+        if nb.error:
+            print(f"{nb.name}: BROKEN, cannot be run: {nb.error}")
+            continue
         print(f"{nb.name}: {nb.title}")
         print(
             f"    tables: {', '.join(nb.requires) or '-'}"
             + (f" (optional: {', '.join(nb.optional)})" if nb.optional else "")
         )
-        print("    parameters: " + ", ".join(f"{k}={v!r}" for k, v in nb.defaults.items()))
+        print("    parameters:")
+        for key, param in nb.parameters.items():
+            if key not in RESERVED_PARAMETERS:
+                print(f"        {key}: {param.type_text} = {param.default!r}")
     return EXIT_OK
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:
-    from revlib.data import load_tables
+    from revlib.data import TABLE_NAMES, load_tables
+    from revlib.runner import UsageError
 
+    unknown = [t for t in args.tables or () if t not in TABLE_NAMES]
+    if unknown:
+        raise UsageError(
+            f"unknown table(s) {', '.join(map(repr, unknown))}; the data contract's tables: "
+            + ", ".join(TABLE_NAMES)
+        )
     tables = load_tables(args.data, required=args.tables or ())
     for name, df in tables.items():
         print(f"{name}: {len(df):,} rows, {df.shape[1]} columns — ok")
     return EXIT_OK
 
 
+SYNTH_MAX_ACCOUNTS = 1_000_000  # 10x the largest size measured (docs/synth.md, "At scale")
+
+
+def _check_synth_args(args: argparse.Namespace) -> None:
+    """:class:`UsageError` listing every out-of-range ``revlib synth`` argument."""
+    from revlib.runner import UsageError
+    from revlib.synth import SynthConfig
+
+    problems = []
+    if not 0 <= args.seed < 2**32:
+        problems.append(f"--seed must be between 0 and {2**32 - 1}, got {args.seed}")
+    if args.accounts > SYNTH_MAX_ACCOUNTS:
+        problems.append(f"--accounts must be at most {SYNTH_MAX_ACCOUNTS:,}, got {args.accounts:,}")
+    config = SynthConfig(
+        accounts=args.accounts,
+        months=args.months,
+        **({"start": args.start} if args.start is not None else {}),
+    )
+    try:
+        config.check()
+    except ValueError as err:
+        problems.extend(str(err).removeprefix("invalid SynthConfig: ").split("; "))
+    if problems:
+        raise UsageError("; ".join(problems))
+
+
 def _cmd_synth(args: argparse.Namespace) -> int:
     from revlib.synth import synth_command
 
+    _check_synth_args(args)
     path = synth_command(
         seed=args.seed,
         accounts=args.accounts,
@@ -202,14 +251,14 @@ COMMANDS = {
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from revlib.data import DataValidationError
-    from revlib.runner import UsageError
-
     parser = _parser()
-    args = parser.parse_args(argv)
+    args = parser.parse_args(argv)  # --help and --version end here, before pandas is imported
     if not args.command:
         parser.print_help()
         return EXIT_BAD_INPUT
+    from revlib.data import DataValidationError
+    from revlib.runner import UsageError
+
     debug = args.debug or os.environ.get("REVLIB_DEBUG") == "1"
     try:
         return COMMANDS[args.command](args)

@@ -9,10 +9,11 @@ import nbformat
 import pytest
 
 from revlib.data import TABLE_NAMES
+from revlib.runner import SHARED_PARAMETERS as RUNNER_SHARED
 from revlib.runner import discover_notebooks
 
 NOTEBOOKS = sorted((Path(__file__).resolve().parent.parent / "notebooks").glob("*.ipynb"))
-SHARED_PARAMETERS = {"data_dir", "output_dir", "fast", "seed"}
+SHARED_PARAMETERS = {"data_dir", "output_dir"}  # fast/seed/as_of only where they do something
 
 
 def test_there_are_notebooks() -> None:
@@ -46,6 +47,28 @@ def test_parameters_cell(path: Path) -> None:
             f"{path.name}: parameters cell must hold assignments only"
         )
         ast.literal_eval(node.value)
+        assert isinstance(node, ast.AnnAssign), (
+            f"{path.name}: line {node.lineno}: annotate the parameter's type (e.g. x: float = 1.0)"
+        )
+    for name, shared in RUNNER_SHARED.items():  # one meaning, one type, in every notebook
+        if name in info.parameters:
+            assert info.parameters[name].type_text == shared.type_text, (
+                f"{path.name}: {name} must be declared as {shared.type_text}"
+            )
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_tables_declared_once_and_visibly(path: Path) -> None:
+    nb = nbformat.read(path, as_version=4)
+    assert not {"requires", "optional"} & set(nb.metadata.get("revlib", {})), (
+        f"{path.name}: declare tables in REQUIRED_TABLES / OPTIONAL_TABLES, not in metadata"
+    )
+    info = discover_notebooks(path.parent)[path.stem]
+    assert info.error is None, info.error
+    assert set(info.requires) | set(info.optional) <= set(TABLE_NAMES)
+    assert not set(info.requires) & set(info.optional)
+    sources = [c.source for c in nb.cells if c.cell_type == "code"]
+    assert sum("REQUIRED_TABLES = " in s for s in sources) == 1, f"{path.name}: REQUIRED_TABLES"
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
@@ -53,7 +76,6 @@ def test_metadata_and_no_definitions(path: Path) -> None:
     nb = nbformat.read(path, as_version=4)
     meta = nb.metadata.get("revlib", {})
     assert meta.get("title"), f"{path.name}: metadata.revlib.title missing"
-    assert set(meta.get("requires", [])) <= set(TABLE_NAMES)
     assert nb.metadata.get("kernelspec", {}).get("name") == "python3"
     for cell in nb.cells:
         if cell.cell_type != "code":

@@ -31,11 +31,12 @@ def make_notebook(path: Path, params: str, code: str, *, requires=(), title="Tin
     nb.cells = [
         nbformat.v4.new_markdown_cell(f"# {title}\n\nA tiny report for tests."),
         nbformat.v4.new_code_cell(params, metadata={"tags": ["parameters"]}),
+        nbformat.v4.new_code_cell(f"REQUIRED_TABLES = {list(requires)!r}\nOPTIONAL_TABLES = []"),
         nbformat.v4.new_code_cell(code),
     ]
     nb.metadata = {
         "kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"},
-        "revlib": {"title": title, "requires": list(requires)},
+        "revlib": {"title": title},
     }
     nbformat.write(nb, path)
 
@@ -228,7 +229,10 @@ def test_sample_run_report_index(sample_run) -> None:
     for name in names:
         assert f'href="{name}.html"' in index
         html = (out / f"{name}.html").read_text()
-        assert "revlib report · " + name in html and "Fast mode" in html
+        assert "revlib report · " + name in html
+        # the banner shows exactly where fast=true changed something (notebooks declaring fast)
+        declares_fast = next(r for r in run["reports"] if r["name"] == name)["parameters"]
+        assert ("Fast mode" in html) == ("fast" in declares_fast), name
         assert "Traceback" not in html
     overview = json.loads((out / "run.json").read_text())
     assert overview["status"] == "ok"
@@ -266,3 +270,253 @@ def test_real_reports_are_deterministic(sample_run, tmp_path: Path) -> None:
             if (first / name / f).read_bytes() != (again / name / f).read_bytes()
         ]
         assert not differ, f"{name}: artifacts differ between two identical runs: {differ}"
+
+
+# ----------------------------------------------------------------------------- --out safety
+
+
+def _user_files(root: Path) -> dict[str, bytes]:
+    return {
+        str(p.relative_to(root)): p.read_bytes()
+        for p in root.rglob("*")
+        if p.is_file() and "reports" not in p.relative_to(root).parts
+    }
+
+
+@pytest.mark.parametrize(
+    ("out", "message"),
+    [
+        ("data/sample/subscriptions.csv", "is a file"),
+        ("/", "file-system root"),
+        (".", "project folder"),
+        ("..", "project folder"),
+        ("reports", "is reports/ itself"),
+        ("data/sample", "data directory"),
+        ("data", "data directory"),
+        ("data/sample/reports", "data directory"),
+        ("notebooks", "not an earlier revlib run (no run.json)"),
+        ("notes.txt", "is a file"),
+        ("notes.txt/x", "notes.txt is a file"),
+    ],
+)
+def test_out_that_would_lose_user_files_is_refused(
+    workspace: Path, capsys, out: str, message: str
+) -> None:
+    (workspace / "reports").mkdir()
+    (workspace / "reports" / "README.md").write_text("tracked\n")
+    (workspace / "notes.txt").write_text("the user's notes\n")
+    before = _user_files(workspace)
+    target = out if out.startswith("/") else str(workspace / out)
+    assert run_cli(workspace, "alpha", "--out", target) == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err
+    assert _user_files(workspace) == before  # every user file still there, unchanged
+    assert os.listdir(workspace / "reports") == ["README.md"]
+    assert not list(workspace.rglob(".*partial*")) and not list(Path("/").glob(".*partial*"))
+
+
+def test_replacing_an_earlier_run_keeps_nothing_stale_and_names_the_final_folder(
+    workspace: Path,
+) -> None:
+    out = workspace / "custom"
+    assert run_cli(workspace, "alpha", "--out", str(out)) == 0
+    (out / "marker-of-old-run").write_text("old")
+    assert run_cli(workspace, "alpha", "--out", str(out), "-p", "scale=3") == 0
+    assert not (out / "marker-of-old-run").exists()  # replaced ...
+    leftovers = [p.name for p in workspace.iterdir() if p.name.startswith(".custom")]
+    assert leftovers == []  # ... and neither the backup nor the staging folder is left
+    executed = (out / "alpha.ipynb").read_text()
+    run_doc = json.loads((out / "run.json").read_text())
+    assert json.dumps(str(out / "alpha"))[1:-1] in executed  # output_dir as published
+    assert run_doc["out_dir"] == str(out)
+    for path in out.iterdir():
+        if path.is_file():
+            assert ".partial-" not in path.read_text(), path.name
+
+
+def test_run_ids_are_reserved_atomically(tmp_path: Path) -> None:
+    from revlib.runner import reserve_run_id
+
+    now = __import__("datetime").datetime(2024, 3, 31, 12, 0, 0)
+    ids = [reserve_run_id(tmp_path, now) for _ in range(3)]
+    assert ids == ["20240331-120000", "20240331-120000-2", "20240331-120000-3"]
+    assert all((tmp_path / i).is_dir() for i in ids)
+
+
+def test_stale_staging_of_dead_processes_is_cleaned_only_if_revlib_made_it(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    from revlib.runner import STAGING_MARKER, clean_stale_staging
+
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], **CAPTURE)
+    dead_pid = int(dead.stdout)
+    stale, alive, foreign = (tmp_path / f".r.partial-{i}" for i in ("a", "b", "c"))
+    for folder, pid in ((stale, dead_pid), (alive, os.getppid())):
+        folder.mkdir()
+        (folder / STAGING_MARKER).write_text(f"{pid}\n")
+    foreign.mkdir()
+    (foreign / "user.txt").write_text("not revlib's")
+    assert clean_stale_staging(tmp_path) == [stale]
+    assert not stale.exists() and alive.exists() and (foreign / "user.txt").exists()
+
+
+CAPTURE = {"capture_output": True, "text": True, "check": True}
+
+
+# ----------------------------------------------------------------------------- typed parameters
+
+TYPED_PARAMS = """\
+data_dir: str = "../data/sample"
+output_dir: str = "out"
+fast: bool = False
+seed: int = 42
+as_of: str = ""
+arr_target: float = 28_000_000.0
+target_date: str = "2026-12-31"
+names: list[str] = ["a"]
+weights: dict[str, float] = {"a": 1.0}
+cohort: str | None = None
+label_lag: int | str = "auto"
+"""
+
+
+@pytest.fixture
+def typed(tmp_path: Path):
+    from revlib.runner import read_notebook_info
+
+    make_notebook(tmp_path / "typed.ipynb", TYPED_PARAMS, "pass", requires=["subscriptions"])
+    return read_notebook_info(tmp_path / "typed.ipynb")
+
+
+def _resolve(nb, *texts: str, per_file: dict | None = None) -> dict:
+    from revlib.runner import parse_parameter, resolve_parameters
+
+    common = dict(per_file or {})
+    common.update(parse_parameter(t) for t in texts)
+    return resolve_parameters([nb], common, {})[nb.name]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("arr_target=5e6", 5_000_000.0),
+        ("arr_target=1_000", 1000.0),
+        ("arr_target=30000000", 30_000_000.0),
+        ("as_of=2024-03-31", "2024-03-31"),
+        ("as_of=2024-03", "2024-03"),
+        ("as_of=", ""),
+        ("target_date=2026-12-31", "2026-12-31"),
+        ("fast=yes", True),
+        ("fast=0", False),
+        ("seed=7", 7),
+        ("seed=1e3", 1000),
+        ("names=[x, y]", ["x", "y"]),
+        ("names=[2024-01-01]", ["2024-01-01"]),
+        ("weights={a: 1, b: 2.5}", {"a": 1.0, "b": 2.5}),
+        ("cohort=2024-01", "2024-01"),
+        ("cohort=null", None),
+        ("label_lag=30", 30),
+        ("label_lag=auto", "auto"),
+    ],
+)
+def test_parameters_are_converted_to_their_declared_types(typed, text, expected) -> None:
+    name = text.split("=")[0]
+    value = _resolve(typed, text)[name]
+    assert value == expected and type(value) is type(expected)
+
+
+def test_parameters_file_values_are_converted_too(typed) -> None:
+    import datetime as dt
+
+    values = _resolve(
+        typed, per_file={"target_date": dt.date(2026, 6, 30), "arr_target": "5e6", "seed": 3}
+    )
+    assert values == {"target_date": "2026-06-30", "arr_target": 5e6, "seed": 3}
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("arr_target=abc", "parameter 'arr_target' of typed expects float, got abc"),
+        ("arr_target=inf", "expects float, got inf"),
+        ("seed=2.5", "parameter 'seed' of typed expects int, got 2.5"),
+        ("fast=maybe", "parameter 'fast' of typed expects bool, got maybe"),
+        ("as_of=tomorrow", "parameter 'as_of' expects an ISO date"),
+        ("target_date=2026-13-45", "expects str (an ISO date), got 2026-13-45"),
+        ("names=x", "expects list[str], got x"),
+        ("arr_targt=1", "unknown parameter 'arr_targt'"),
+        ("arr_targt=1", "did you mean 'arr_target'?"),
+    ],
+)
+def test_wrong_parameter_values_name_parameter_type_and_value(typed, text, message) -> None:
+    from revlib.runner import UsageError
+
+    with pytest.raises(UsageError) as info:
+        _resolve(typed, text)
+    assert message in str(info.value)
+
+
+def test_injected_values_are_plain_literals(typed) -> None:
+    values = _resolve(typed, "names=[2024-01-01, b]", "weights={a: 1}", "target_date=2026-01-31")
+
+    def plain(v) -> bool:
+        if isinstance(v, dict):
+            return all(isinstance(k, str) and plain(x) for k, x in v.items())
+        if isinstance(v, list):
+            return all(plain(x) for x in v)
+        return v is None or type(v) in (bool, int, float, str)
+
+    assert plain(values)
+
+
+def test_shared_parameters_are_accepted_by_every_run(typed) -> None:
+    from revlib.runner import resolve_parameters
+
+    bare = typed.__class__(name="bare", path=typed.path, title="x", requires=[], optional=[])
+    assert resolve_parameters([bare], {"fast": True, "as_of": "2024-03"}, {}) == {"bare": {}}
+
+
+# ----------------------------------------------------------------------------- broken input
+
+
+def test_broken_notebook_breaks_only_itself(workspace: Path, capsys) -> None:
+    from revlib.runner import plan_run
+
+    (workspace / "notebooks" / "Untitled.ipynb").write_text("")
+    plan = plan_run(root=workspace)
+    assert [nb.name for nb in plan.notebooks] == ["alpha", "beta"]
+    assert "Untitled" in plan.skipped
+    assert cli.main(["list", "--root", str(workspace)]) == 0
+    out = capsys.readouterr().out
+    assert "Untitled: BROKEN, cannot be run" in out and "alpha: Alpha" in out
+    assert run_cli(workspace, "Untitled") == 2
+    err = capsys.readouterr().err
+    assert "notebook 'Untitled' cannot be run" in err and "Traceback" not in err
+    assert not (workspace / "reports").exists()
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("notebooks: [x]\n", "'notebooks' must map notebook names"),
+        ("parameters: [1, 2]\n", "'parameters' must be a mapping"),
+        ("notebooks:\n  alpha: [1]\n", "notebooks.alpha must be a mapping"),
+        ("scale: " + "[" * 30 + "]" * 30 + "\n", "nested more than"),
+        ("1: 2\n", "1 is not a parameter name"),
+        ("- a\n- b\n", "must hold a mapping"),
+        ("parameters: {scale: x}\nnotebooks: {}\n", "expects float, got 'x'"),
+    ],
+)
+def test_params_files_of_the_wrong_shape(workspace, tmp_path, capsys, content, message) -> None:
+    pf = tmp_path / "p.yaml"
+    pf.write_text(content)
+    assert run_cli(workspace, "--params", str(pf)) == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err
+    assert not (workspace / "reports").exists()
+
+
+def test_list_with_a_missing_root(capsys) -> None:
+    assert cli.main(["list", "--root", "/nonexistent"]) == 2
+    assert "no notebooks folder at /nonexistent/notebooks" in capsys.readouterr().err

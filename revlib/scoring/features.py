@@ -279,14 +279,14 @@ def build_snapshots(
     (the CRM close date on the snapshot date, when history has it), ``won`` (1 won, 0 lost,
     NaN still open at ``as_of``) and ``outcome_date`` (close date of closed deals). Only
     deals closed by ``as_of`` count as closed. ``as_of`` defaults to the extract date (latest
-    date in the data). Amounts are the deal's ``amount`` in reporting currency.
+    date in the data) when ``None`` or empty. Amounts are the deal's ``amount`` in reporting currency.
     """
     cfg = FEATURE_DEFAULTS | dict(config or {})
     opps = _with_ns_dates(tables["opportunities"], ("created_date", "close_date"))
     hist = _with_ns_dates(tables.get("opportunity_history"), ("changed_at", "close_date"))
     accounts = _with_ns_dates(tables.get("accounts"), ("created_at",))
     mode = resolve_mode(tables, mode)
-    as_of = _as_of(tables) if as_of is None else pd.Timestamp(as_of).normalize()
+    as_of = _as_of(tables) if as_of is None or as_of == "" else pd.Timestamp(as_of).normalize()
     use_history = mode in PERIODIC and hist is not None and len(hist) > 0
     pairs = snapshot_pairs(
         opps,

@@ -323,7 +323,16 @@ def score_command(*, model: str, data: str, out: str) -> int:
 
     from revlib.data import DataValidationError, load_tables, write_csv
 
-    fitted = load_model(model)
+    try:
+        fitted = load_model(model)
+    except FileNotFoundError:
+        raise
+    except Exception as err:  # a corrupt model.txt or model.json: nothing is written
+        print(
+            f"revlib score: cannot read the model {model}: {type(err).__name__}: {err}",
+            file=sys.stderr,
+        )
+        return 2
     try:
         tables = load_tables(
             data, ["opportunities", "opportunity_history", "accounts"], required=["opportunities"]

@@ -13,7 +13,15 @@ import pandas as pd
 import pytest
 
 from revlib import forecasting as fc
-from revlib.forecasting import _common, arr, backtest, bookings, closing, pipeline, scenarios
+from revlib.forecasting import (
+    _common,
+    arr,
+    backtest,
+    bookings_forecast,
+    closing,
+    pipeline,
+    scenarios,
+)
 from revlib.stats import bias, wape
 
 # ----------------------------------------------------------------------------- helpers
@@ -567,7 +575,7 @@ def test_stage_weighted_forecast_golden() -> None:
     opps, hist = hand_opps()
     # at 2024-04-15: open B (proposal, expected 2024-04-15, inside Q2) and C (proposal, expected
     # 2024-06-30, inside Q2); nothing won in Q2 before the 15th
-    r = bookings.stage_weighted_forecast(opps, hist, as_of="2024-04-15", period="quarter")
+    r = bookings_forecast.stage_weighted_forecast(opps, hist, as_of="2024-04-15", period="quarter")
     deals = fc.pipeline_as_of(opps, hist, as_of="2024-04-15").set_index("opportunity_id")
     p = pipeline.lookup_rates(
         deals, fc.stage_win_rates(fc.snapshots(opps, hist, as_of="2024-04-15"))

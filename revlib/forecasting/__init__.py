@@ -2,12 +2,12 @@
 
 - :mod:`~revlib.forecasting.pipeline`: the pipeline as it stood on a date, month-start
   snapshots, stage win rates and forecast categories.
-- :mod:`~revlib.forecasting.health`: coverage, stage aging, conversion, velocity, creation trend.
+- :mod:`~revlib.forecasting.pipeline_health`: coverage, stage aging, conversion, velocity, creation trend.
 - :mod:`~revlib.forecasting.closing`: weekly competing-risk model of when an open deal closes
   and whether it is won (learnt from past pipelines, slips included).
 - :mod:`~revlib.forecasting.curves` and :mod:`~revlib.forecasting.creation`: created-to-close
   curves and the pipeline creation model (deals not yet created).
-- :mod:`~revlib.forecasting.bookings`: Monte Carlo bookings forecast by period and type over
+- :mod:`~revlib.forecasting.bookings_forecast`: Monte Carlo bookings forecast by period and type over
   open deals and deals not yet created.
 - :mod:`~revlib.forecasting.arr`: Bayesian model of monthly MRR movement rates (PyMC), simulated
   forward to a fan chart of ARR and the probability of reaching a target.
@@ -52,7 +52,7 @@ from revlib.forecasting.backtest import (
     rolling_backtest,
     verdict,
 )
-from revlib.forecasting.bookings import (
+from revlib.forecasting.bookings_forecast import (
     BOOKINGS_DEFAULTS,
     BookingsForecast,
     forecast_bookings,
@@ -62,15 +62,6 @@ from revlib.forecasting.bookings import (
 from revlib.forecasting.closing import ClosingModel, fit_closing_model
 from revlib.forecasting.creation import creation_rates
 from revlib.forecasting.curves import created_to_close_curves
-from revlib.forecasting.health import (
-    coverage_ratio,
-    creation_growth,
-    creation_trend,
-    default_period_target,
-    sales_velocity,
-    stage_aging,
-    stage_conversion,
-)
 from revlib.forecasting.pipeline import (
     category_rollup,
     forecast_category,
@@ -78,6 +69,15 @@ from revlib.forecasting.pipeline import (
     snapshots,
     stage_win_rates,
     use_realised_amounts,
+)
+from revlib.forecasting.pipeline_health import (
+    coverage_ratio,
+    creation_growth,
+    creation_trend,
+    default_period_target,
+    sales_velocity,
+    stage_aging,
+    stage_conversion,
 )
 from revlib.forecasting.scenarios import (
     draw_risks,

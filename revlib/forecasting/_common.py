@@ -102,12 +102,14 @@ def default_as_of(opportunities: pd.DataFrame) -> pd.Timestamp:
 # ----------------------------------------------------------------------------- survival
 
 
-def _logit(p: np.ndarray) -> np.ndarray:
-    p = np.clip(p, 1e-9, 1 - 1e-9)
+def logit(p: np.ndarray, *, eps: float = 1e-9) -> np.ndarray:
+    """Log-odds of probabilities, clipped to [eps, 1 - eps] first (no infinities)."""
+    p = np.clip(np.asarray(p, dtype=float), eps, 1 - eps)
     return np.log(p / (1 - p))
 
 
-def _expit(x: np.ndarray) -> np.ndarray:
+def expit(x: np.ndarray) -> np.ndarray:
+    """Inverse of :func:`logit`: 1 / (1 + exp(-x))."""
     return 1.0 / (1.0 + np.exp(-x))
 
 
@@ -139,7 +141,8 @@ class Survival:
         """P(T > t) at each of ``times``."""
         return np.cumprod(1.0 - self.hazard)
 
-    def _cum(self) -> np.ndarray:
+    def cum_log_survival(self) -> np.ndarray:
+        """log S just before each of ``times`` (``[j]``), and log S after the last (``[-1]``)."""
         logs = np.log(np.clip(1.0 - self.hazard, 1e-300, None))
         return np.concatenate([[0.0], np.cumsum(logs)])  # cum[j] = log S just before times[j]
 
@@ -154,7 +157,7 @@ class Survival:
         entry = np.asarray(entry, dtype=float)
         if len(self.times) == 0:
             return np.full(entry.shape, np.inf), np.zeros(entry.shape, dtype=bool)
-        cum = self._cum()
+        cum = self.cum_log_survival()
         start = np.searchsorted(self.times, entry, side="left")  # first close time >= entry
         target = cum[start] + np.log(rng.uniform(size=entry.shape))
         # first j >= start with cum[j + 1] <= target; -cum is non-decreasing
@@ -163,7 +166,7 @@ class Survival:
         jj = np.where(ok, j, 0)
         share = self.win_share[jj]
         if np.any(np.asarray(logit_shift) != 0):
-            share = _expit(_logit(share) + logit_shift)
+            share = expit(logit(share) + logit_shift)
         won = ok & (rng.uniform(size=entry.shape) < share)
         return np.where(ok, self.times[jj], np.inf), won
 
@@ -174,7 +177,7 @@ class Survival:
         horizon = np.asarray(horizon, dtype=float)
         if len(self.times) == 0:
             return np.zeros(np.broadcast(entry, horizon).shape)
-        cum = self._cum()
+        cum = self.cum_log_survival()
         a = cum[np.searchsorted(self.times, entry, side="left")]
         b = cum[np.searchsorted(self.times, np.maximum(horizon, entry), side="left")]
         return np.clip(1.0 - np.exp(b - a), 0.0, 1.0)
@@ -188,11 +191,11 @@ class Survival:
         entry, lo, hi = np.broadcast_arrays(entry, lo, hi)
         if len(self.times) == 0:
             return np.zeros(entry.shape)
-        cum = self._cum()
+        cum = self.cum_log_survival()
         shift = np.broadcast_to(np.asarray(logit_shift, dtype=float), entry.shape)
         t = self.times[None, :]
         inside = (t >= np.maximum(lo, entry)[:, None]) & (t < hi[:, None])
-        share = _expit(_logit(self.win_share)[None, :] + shift[:, None])
+        share = expit(logit(self.win_share)[None, :] + shift[:, None])
         # P(T = t_j | T >= entry) = S(t_j-) / S(entry-) x hazard_j, in log space (no underflow)
         base = cum[np.searchsorted(self.times, entry, side="left")]
         log_ratio = np.where(inside, cum[None, :-1] - base[:, None], -np.inf)

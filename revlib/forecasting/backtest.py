@@ -5,7 +5,7 @@ ARR) using deals and changes dated before the origin: the pipeline is rebuilt as
 (from ``opportunity_history``, or approximately without it) and the baselines see only the
 bookings of periods that had ended. Methods:
 
-* ``model``: the Monte Carlo forecast (:func:`revlib.forecasting.bookings.forecast_bookings`),
+* ``model``: the Monte Carlo forecast (:func:`revlib.forecasting.bookings_forecast.forecast_bookings`),
   P50 as the point and P10-P90 as the 80 % interval;
 * ``stage_weighted``: the CRM's stage-weighted pipeline (amount x stage win rate);
 * ``last_period``: the previous period's bookings;
@@ -35,7 +35,7 @@ from revlib.forecasting._common import (
     period_label,
     period_start,
 )
-from revlib.forecasting.bookings import (
+from revlib.forecasting.bookings_forecast import (
     forecast_bookings,
     stage_weighted_forecast,
     stage_weighted_from_deals,

@@ -95,7 +95,7 @@ def _poisson_trend(
     return float(beta[0]), float(beta[1]), cov
 
 
-def _amount_pools(
+def amount_pools(
     opportunities: pd.DataFrame, *, as_of, months: int
 ) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """Won deals of each type closed in the ``months`` before as_of (all earlier wins when
@@ -114,7 +114,7 @@ def _amount_pools(
     return pools
 
 
-def _draw_amounts(
+def draw_amounts(
     pool: tuple[np.ndarray, np.ndarray], cycle: np.ndarray, rng: np.random.Generator
 ) -> np.ndarray:
     """Amounts for new deals won after ``cycle`` days: resampled from the won deals whose

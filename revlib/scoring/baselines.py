@@ -10,9 +10,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from revlib.scoring.boosting import categorical_columns
 from revlib.scoring.evaluation import log_loss
 from revlib.scoring.features import build_snapshots
-from revlib.scoring.model import categorical_columns
 
 
 def _rate_table(

@@ -18,7 +18,12 @@ from revlib.scoring.close_dates import (
     period_end,
     prob_close_in_period,
 )
-from revlib.scoring.evaluation import brier_score, calibration_table, compare_models, lift_table
+from revlib.scoring.evaluation import (
+    brier_score_loss,
+    calibration_table,
+    compare_models,
+    lift_table,
+)
 from revlib.scoring.explain import top_factors
 from revlib.scoring.model import DealModel, fit_deal_model
 from revlib.scoring.splits import final_training_rows, split_rows
@@ -148,7 +153,7 @@ def _close_evaluation(
     ends = period_end(test["snapshot_date"], period="quarter")
     actual = ((test["won"] == 1) & (test["outcome_date"] <= ends)).astype(float).to_numpy()
     period = {
-        "brier": brier_score(actual, np.clip(p, 0, 1)),
+        "brier": brier_score_loss(actual, np.clip(p, 0, 1)),
         "predicted_wins_in_quarter": float(p.sum()),
         "actual_wins_in_quarter": float(actual.sum()),
         "n": int(len(test)),

@@ -3,7 +3,8 @@
 The graph is built with ``ast`` from every ``import`` statement anywhere in a module (also the
 ones inside functions: a deferred import only hides a circle, it does not remove it). An edge
 goes to the module imported; ``from package import name`` goes to ``package.name`` when that is
-a module, else to the package itself.
+a module, else to the package itself; importing ``a.b.c`` also runs the ``__init__`` of ``a`` and
+``a.b``, so those are edges too (except from modules inside them).
 """
 
 from __future__ import annotations
@@ -43,8 +44,10 @@ def import_graph(root: Path = ROOT) -> dict[str, set[str]]:
             for t in targets:
                 while t and t not in modules:  # import revlib.a.b.func -> revlib.a.b
                     t = t.rpartition(".")[0]
-                if t and t != name:
+                # importing a.b.c runs the __init__ of a and a.b first (unless we are inside them)
+                while t and t != name and not name.startswith(t + "."):
                     graph[name].add(t)
+                    t = t.rpartition(".")[0]
     return graph
 
 

@@ -383,21 +383,20 @@ def test_models_rank_deals_and_report_beside_baselines(fitted) -> None:
 
 
 def test_stage_win_rates_golden() -> None:
-    rates = scoring.stage_win_rates(
-        tiny_tables()["opportunities"],
-        history=tiny_tables()["opportunity_history"],
-        by=("stage",),
-        as_of="2024-03-31",
-        prior=0,
-    ).set_index("stage")
+    tables = tiny_tables()
+    rows = scoring.build_snapshots(tables, mode="monthly", as_of="2024-03-31")
+    rates = scoring.stage_win_rates(rows, by=("stage",), rule="deal", prior=0).set_index("stage")
     # month-end stages of closed deals: D1 qualification (Jan) and demo (Feb), won; D2 qualification (Dec), lost;
     # D3 qualification (Nov-Jan), won; D5 qualification (Dec), won. Each deal counts once per stage.
-    assert rates.loc["qualification", "n"] == 4 and rates.loc[
+    assert rates.loc["qualification", "closed"] == 4 and rates.loc[
         "qualification", "win_rate"
     ] == pytest.approx(3 / 4)
-    assert rates.loc["demo", "n"] == 1 and rates.loc["demo", "win_rate"] == 1.0
+    assert rates.loc["demo", "closed"] == 1 and rates.loc["demo", "win_rate"] == 1.0
+    no_history = scoring.build_snapshots(
+        {"opportunities": tables["opportunities"]}, mode="monthly", as_of="2024-03-31"
+    )
     with pytest.raises(ValueError, match="stage needs opportunity_history"):
-        scoring.stage_win_rates(tiny_tables()["opportunities"], by=("stage", "type"))
+        scoring.stage_win_rates(no_history, by=("stage", "type"), rule="deal", prior=5)
 
 
 def test_explanations_add_up(fitted) -> None:

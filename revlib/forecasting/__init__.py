@@ -59,17 +59,10 @@ from revlib.forecasting.bookings_forecast import (
     open_pipeline_truth,
     stage_weighted_forecast,
 )
+from revlib.forecasting.categories import category_rollup, forecast_category, use_realised_amounts
 from revlib.forecasting.closing import ClosingModel, fit_closing_model
 from revlib.forecasting.creation import creation_rates
 from revlib.forecasting.curves import created_to_close_curves
-from revlib.forecasting.pipeline import (
-    category_rollup,
-    forecast_category,
-    pipeline_as_of,
-    snapshots,
-    stage_win_rates,
-    use_realised_amounts,
-)
 from revlib.forecasting.pipeline_health import (
     coverage_ratio,
     creation_growth,
@@ -86,6 +79,7 @@ from revlib.forecasting.scenarios import (
     scenario_multipliers,
     scenario_table,
 )
+from revlib.pipeline_history import pipeline_as_of, snapshots, stage_win_rates
 
 __all__ = [
     "ARR_PRIORS",

@@ -8,10 +8,11 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from revlib.pipeline_history import month_start
+
 PERIODS = ("month", "quarter")
 TYPES = ("new_business", "expansion", "renewal")
 DAYS_PER_MONTH = 365.25 / 12
-_OPP_COLUMNS = ("opportunity_id", "type", "amount", "created_date", "close_date", "stage", "status")
 
 
 def check_period(period: str) -> str:
@@ -49,47 +50,10 @@ def period_starts(first, last, period: str) -> list[pd.Timestamp]:
     return out
 
 
-def month_start(date) -> pd.Timestamp:
-    ts = pd.Timestamp(date)
-    if ts is pd.NaT:
-        raise ValueError(f"expected a date, got {date!r}")
-    return ts.normalize().replace(day=1)
-
-
-def check_opportunities(opportunities: pd.DataFrame) -> pd.DataFrame:
-    """Validate the columns the forecasts use; return a copy with parsed dates and float amounts."""
-    missing = [c for c in _OPP_COLUMNS if c not in opportunities.columns]
-    if missing:
-        raise ValueError(f"opportunities must have columns {list(_OPP_COLUMNS)}; missing {missing}")
-    out = opportunities.copy()
-    for col in ("created_date", "close_date"):
-        out[col] = pd.to_datetime(out[col]).astype("datetime64[ns]")
-    out["amount"] = out["amount"].astype(float)
-    out["opportunity_id"] = out["opportunity_id"].astype(str)
-    bad = sorted(set(out["status"]) - {"open", "won", "lost"})
-    if bad:
-        raise ValueError(f"opportunities.status must be open, won or lost; got {bad}")
-    return out
-
-
 def check_choice(name: str, value, allowed: Iterable) -> None:
     allowed = tuple(allowed)
     if value not in allowed:
         raise ValueError(f"{name} must be one of {list(allowed)}, got {value!r}")
-
-
-def observation_start(opportunities: pd.DataFrame) -> pd.Timestamp:
-    """First close date of any closed deal: where the extract's record of closes begins.
-
-    A CRM extract often holds only deals closed from some date on (plus the open ones); deals
-    created before it that closed earlier are missing. Estimates treat older deals as entering
-    the data on this date (delayed entry), which removes that survivor bias."""
-    closed = opportunities.loc[opportunities["status"] != "open", "close_date"]
-    return (
-        pd.Timestamp(closed.min())
-        if len(closed)
-        else pd.Timestamp(opportunities["created_date"].min())
-    )
 
 
 def default_as_of(opportunities: pd.DataFrame) -> pd.Timestamp:

@@ -28,7 +28,6 @@ import numpy as np
 import pandas as pd
 
 from revlib.forecasting._common import (
-    check_opportunities,
     check_period,
     default_as_of,
     next_period,
@@ -40,7 +39,7 @@ from revlib.forecasting.bookings_forecast import (
     stage_weighted_forecast,
     stage_weighted_from_deals,
 )
-from revlib.forecasting.pipeline import _book
+from revlib.pipeline_history import check_opportunities, pipeline_book
 from revlib.stats import bias, interval_coverage, wape, within_pct
 
 METHODS = ("model", "stage_weighted", "last_period", "seasonal_naive", "ets")
@@ -176,7 +175,7 @@ def rolling_backtest(
             "no back-test origin: the data hold no complete period with enough history before it"
         )
     series = period_bookings(opps, period=period)
-    book = _book(opps, history)  # parsed once, reused at every origin
+    book = pipeline_book(opps, history)  # parsed once, reused at every origin
     rows = []
     for i, origin in enumerate(starts):
         end = next_period(origin, period)

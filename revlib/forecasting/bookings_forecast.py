@@ -43,10 +43,10 @@ from revlib.forecasting._common import (
 from revlib.forecasting.closing import ClosingModel, fit_closing_model, outcome_table
 from revlib.forecasting.creation import amount_pools, creation_rates, draw_amounts
 from revlib.forecasting.curves import created_to_close_curves, km_table, size_effects
-from revlib.forecasting.pipeline import (
-    _book,
+from revlib.pipeline_history import (
     lookup_rates,
     pipeline_as_of,
+    pipeline_book,
     snapshots,
     stage_win_rates,
 )
@@ -205,7 +205,7 @@ def forecast_bookings(
     check_period(period)
     if n_simulations < 1:
         raise ValueError(f"n_simulations must be >= 1, got {n_simulations}")
-    book = _book(opportunities, history)
+    book = pipeline_book(opportunities, history)
     opps = book.opps
     t = pd.Timestamp(as_of).normalize()
     has_history = book.h_opp is not None
@@ -229,7 +229,7 @@ def forecast_bookings(
     # grid of quantiles of each type's win-odds uncertainty
     deals = pipeline_as_of(book, as_of=t)
     snaps = snapshots(book, as_of=t, months=cfg["lookback_months"])
-    rates = stage_win_rates(snaps, prior_strength=cfg["prior_strength"])
+    rates = stage_win_rates(snaps, rule="snapshot", prior=cfg["prior_strength"])
     deals["stage_win_rate"] = lookup_rates(deals, rates)["win_rate"]
     timing = cfg["timing"]
     if timing == "auto":
@@ -407,7 +407,7 @@ def stage_weighted_forecast(
     deals expected to close in the period of amount x its stage's historical win rate (without
     expected close dates, every open deal). ARR; ``lower80`` / ``upper80`` from a normal
     approximation with variance sum p(1 - p) amount^2."""
-    book = _book(opportunities, history)
+    book = pipeline_book(opportunities, history)
     opps = book.opps
     t = pd.Timestamp(as_of).normalize()
     start = period_start(t, period)
@@ -419,7 +419,11 @@ def stage_weighted_forecast(
         ].sum()
     )
     deals = pipeline_as_of(book, as_of=t)
-    rates = stage_win_rates(snapshots(book, as_of=t, months=lookback_months))
+    rates = stage_win_rates(
+        snapshots(book, as_of=t, months=lookback_months),
+        rule="snapshot",
+        prior=BOOKINGS_DEFAULTS["prior_strength"],
+    )
     deals["stage_win_rate"] = lookup_rates(deals, rates)["win_rate"]
     return stage_weighted_from_deals(deals, won_so_far=won, start=start, end=end)
 

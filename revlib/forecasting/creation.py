@@ -6,7 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from revlib.forecasting._common import DAYS_PER_MONTH, TYPES, check_opportunities, observation_start
+from revlib.forecasting._common import DAYS_PER_MONTH, TYPES
+from revlib.pipeline_history import check_opportunities, observation_start
 
 
 def creation_rates(

@@ -12,14 +12,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from revlib.forecasting._common import (
-    TYPES,
-    Survival,
-    check_opportunities,
-    kaplan_meier,
-    logit,
-    observation_start,
-)
+from revlib.forecasting._common import TYPES, Survival, kaplan_meier, logit
+from revlib.pipeline_history import check_opportunities, observation_start
 
 
 @dataclass(frozen=True)

@@ -4,19 +4,21 @@ Public API (see ``docs/scoring.md``):
 
 - features: :func:`build_snapshots`, :func:`default_features`, :func:`check_features`,
   :func:`knowledge_at`, :class:`LeakageError`
-- models: :func:`fit_deal_model`, :class:`DealModel`, :func:`stage_win_rates`,
+- models: :func:`fit_deal_model`, :class:`DealModel`, :func:`stage_win_rates` (the shared
+  one of :mod:`revlib.pipeline_history`),
   :class:`StageRateBaseline`, :class:`LogisticBaseline`, :func:`split_rows`
 - evaluation: :func:`classification_metrics`, :func:`calibration_table`, :func:`lift_table`,
   :func:`compare_models`, :func:`verdict`, :func:`truth_comparison`
 - explanations: :func:`top_factors`, :func:`global_importance`, :func:`partial_dependence`
 - close dates: :class:`CloseDateModel`, :func:`close_date_accuracy`
 - prospects: :func:`prospect_rows`, :func:`fit_prospect_model`
-- pipeline: :func:`fit_and_evaluate`, :func:`refit_final`, :func:`score_pipeline`,
+- workflow: :func:`fit_and_evaluate`, :func:`refit_final`, :func:`score_pipeline`,
   :func:`load_model`, :func:`score_command`
 """
 
+from revlib.pipeline_history import stage_win_rates
 from revlib.scoring import explain, plots, report  # noqa: F401  (submodules used as scoring.report ...)
-from revlib.scoring.baselines import LogisticBaseline, StageRateBaseline, stage_win_rates
+from revlib.scoring.baselines import LogisticBaseline, StageRateBaseline
 from revlib.scoring.close_dates import CloseDateModel, close_date_accuracy, prob_close_in_period
 from revlib.scoring.evaluation import (
     brier_score_loss,

@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from revlib.pipeline_history import extract_date
 from revlib.scoring.baselines import LogisticBaseline, StageRateBaseline
 from revlib.scoring.close_dates import (
     close_date_accuracy,
@@ -242,9 +243,7 @@ def score_pipeline(
     comparable won deals took; no close month then), stage, amount, expected_close_date,
     p_close_in_period (won by the end of the coming ``period``), account_id, owner.
     """
-    from revlib.scoring.features import _as_of
-
-    as_of = _as_of(tables) if as_of is None else pd.Timestamp(as_of).normalize()
+    as_of = extract_date(tables) if as_of is None else pd.Timestamp(as_of).normalize()
     rows = model.snapshot(tables, as_of=as_of)
     p = model.predict_rows(rows)
     out = pd.DataFrame({"opportunity_id": rows["opportunity_id"], "win_probability": p})

@@ -1,14 +1,16 @@
 """Bookings and ARR forecasting: "will we make the quarter, and reach the ARR target on time?"
 
-- :mod:`~revlib.forecasting.pipeline`: the pipeline as it stood on a date, month-start
-  snapshots, stage win rates and forecast categories.
-- :mod:`~revlib.forecasting.pipeline_health`: coverage, stage aging, conversion, velocity, creation trend.
+- :mod:`revlib.pipeline_history` (shared with deal scoring): the pipeline as it stood on a
+  date, month-start snapshots, stage win rates (re-exported here).
+- :mod:`~revlib.forecasting.categories`: CRM forecast categories and their rollups.
+- :mod:`~revlib.forecasting.pipeline_health`: coverage, stage aging, conversion, velocity,
+  creation trend.
 - :mod:`~revlib.forecasting.closing`: weekly competing-risk model of when an open deal closes
   and whether it is won (learnt from past pipelines, slips included).
 - :mod:`~revlib.forecasting.curves` and :mod:`~revlib.forecasting.creation`: created-to-close
   curves and the pipeline creation model (deals not yet created).
-- :mod:`~revlib.forecasting.bookings_forecast`: Monte Carlo bookings forecast by period and type over
-  open deals and deals not yet created.
+- :mod:`~revlib.forecasting.bookings_forecast`: Monte Carlo bookings forecast by period and
+  type over open deals and deals not yet created.
 - :mod:`~revlib.forecasting.arr`: Bayesian model of monthly MRR movement rates (PyMC), simulated
   forward to a fan chart of ARR and the probability of reaching a target.
 - :mod:`~revlib.forecasting.scenarios`: conservative / base / optimistic scenarios and the

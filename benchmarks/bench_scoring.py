@@ -51,7 +51,7 @@ def _run(name: str, payload: dict, queue) -> None:
     from sklearn.ensemble import HistGradientBoostingClassifier
     from threadpoolctl import threadpool_limits
 
-    from revlib.scoring.evaluation import log_loss, roc_auc
+    from revlib.scoring.evaluation import log_loss, roc_auc_score
     from revlib.scoring.model import LGB_DEFAULTS, train_booster
 
     X, y, Xs, ys, Xt, yt, cats, threads = (
@@ -112,7 +112,7 @@ def _run(name: str, payload: dict, queue) -> None:
             "score_all_rows_seconds": round(score_all_s, 3),
             "peak_memory_added_mb": round(peak - before, 1),
             "iterations": iters,
-            "test_roc_auc": round(roc_auc(yt, p), 4),
+            "test_roc_auc": round(roc_auc_score(yt, p), 4),
             "test_log_loss": round(log_loss(yt, p), 4),
         }
     )
@@ -122,8 +122,8 @@ def main(argv: list[str] | None = None) -> dict:
     from revlib import scoring
     from revlib.data import validate_tables, write_json
     from revlib.scoring.model import categorical_columns, category_levels, encode
-    from revlib.scoring.simulate import simulate_crm
     from revlib.scoring.splits import holdout_split, split_rows
+    from tests.crm_simulator import simulate_crm
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--deals", type=int, default=100_000)

@@ -13,7 +13,8 @@ import pandas as pd
 import pytest
 
 from revlib import forecasting as fc
-from revlib.forecasting import _common, arr, backtest, bookings, closing, pipeline, scenarios
+from revlib import pipeline_history
+from revlib.forecasting import _common, arr, backtest, bookings_forecast, closing, scenarios
 from revlib.stats import bias, wape
 
 # ----------------------------------------------------------------------------- helpers
@@ -282,7 +283,9 @@ def test_pipeline_without_history_is_approximate() -> None:
     opps, _ = hand_opps()
     p = fc.pipeline_as_of(opps, as_of="2024-03-12")
     assert set(p["source"]) == {"approximate"}
-    assert set(p["stage"]) == {pipeline.NO_HISTORY_STAGE}  # current stage would leak the outcome
+    assert set(p["stage"]) == {
+        pipeline_history.NO_HISTORY_STAGE
+    }  # current stage would leak the outcome
     assert p["expected_close"].isna().all()
 
 
@@ -326,16 +329,16 @@ def test_stage_win_rates_golden() -> None:
             "weight": [0.5, 0.5, 1.0, 1.0, 1.0],
         }
     )
-    r = fc.stage_win_rates(snaps, by=("stage",), prior_strength=0.0).set_index("stage")
+    r = fc.stage_win_rates(snaps, by=("stage",), rule="snapshot", prior=0.0).set_index("stage")
     # s1: appearances a, a, b -> rate 2/3; deals a and b -> 2 deals, 4/3 won
     assert r.loc["s1", "win_rate"] == pytest.approx(2 / 3)
     assert r.loc["s1", "closed"] == pytest.approx(2.0)
     assert r.loc["s2", "win_rate"] == pytest.approx(1.0)
-    shrunk = fc.stage_win_rates(snaps, by=("stage",), prior_strength=4.0).set_index("stage")
+    shrunk = fc.stage_win_rates(snaps, by=("stage",), rule="snapshot", prior=4.0).set_index("stage")
     base = (3 + 1) / (4 + 2)  # all closed appearances, Laplace smoothed
     assert shrunk.loc["s2", "win_rate"] == pytest.approx((base * 4 + 1) / (4 + 1))
     with pytest.raises(ValueError, match="subset of"):
-        fc.stage_win_rates(snaps, by=("owner",))
+        fc.stage_win_rates(snaps, by=("owner",), rule="snapshot", prior=10.0)
 
 
 def test_category_rollup_is_cumulative_like_crm_tools() -> None:
@@ -567,10 +570,13 @@ def test_stage_weighted_forecast_golden() -> None:
     opps, hist = hand_opps()
     # at 2024-04-15: open B (proposal, expected 2024-04-15, inside Q2) and C (proposal, expected
     # 2024-06-30, inside Q2); nothing won in Q2 before the 15th
-    r = bookings.stage_weighted_forecast(opps, hist, as_of="2024-04-15", period="quarter")
+    r = bookings_forecast.stage_weighted_forecast(opps, hist, as_of="2024-04-15", period="quarter")
     deals = fc.pipeline_as_of(opps, hist, as_of="2024-04-15").set_index("opportunity_id")
-    p = pipeline.lookup_rates(
-        deals, fc.stage_win_rates(fc.snapshots(opps, hist, as_of="2024-04-15"))
+    p = pipeline_history.lookup_rates(
+        deals,
+        fc.stage_win_rates(
+            fc.snapshots(opps, hist, as_of="2024-04-15"), rule="snapshot", prior=10.0
+        ),
     )["win_rate"]
     assert r["forecast"] == pytest.approx(50 * p["B"] + 80 * p["C"])
     sd = np.sqrt(p["B"] * (1 - p["B"]) * 50**2 + p["C"] * (1 - p["C"]) * 80**2)

@@ -109,7 +109,7 @@ def test_maven_bookings_match_source_figures(maven_opps) -> None:
     q = fc.period_bookings(maven_opps, period="quarter")
     assert q.round(0).tolist() == [1_134_672, 3_086_111, 2_982_255, 2_802_496]
     assert q.index[0] == pd.Timestamp("2017-01-01")
-    from revlib.forecasting._common import observation_start
+    from revlib.pipeline_history import observation_start
 
     assert observation_start(maven_opps) == pd.Timestamp("2017-03-01")
 

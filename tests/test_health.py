@@ -9,9 +9,9 @@ from scipy.special import betaln
 from sklearn.metrics import roc_auc_score
 
 from revlib import data, metrics
-from revlib.health import expansion, retention, rubric, score, truth, validation
-from revlib.health.simulate import simulate_company
+from revlib.health import expansion, retention_model, rubric, score, truth, validation
 from revlib.metrics import MrrPanel
+from tests.health_simulator import simulate_company
 
 RUBRIC = rubric.load_rubric()
 
@@ -579,7 +579,7 @@ def test_sbg_mle_reproduces_fader_hardie(name: str) -> None:
     churn = np.append(-np.diff(s), 0)
     alive = np.zeros(8, dtype=int)
     alive[-1] = s[-1]
-    a, b = retention.fit_sbg_mle(churn, alive)
+    a, b = retention_model.fit_sbg_mle(churn, alive)
     assert a == pytest.approx(alpha, abs=0.005) and b == pytest.approx(beta, abs=0.005)
     ten = pd.DataFrame(
         {
@@ -588,11 +588,11 @@ def test_sbg_mle_reproduces_fader_hardie(name: str) -> None:
             "churned": np.repeat([True] * 7 + [False], (churn + alive)),
         }
     )
-    counts = retention.survival_counts(ten)
+    counts = retention_model.survival_counts(ten)
     np.testing.assert_array_equal(
         counts["at_risk"][0][:7], s[:-1]
     )  # at risk of year k: alive at its start
-    a2, b2 = retention.fit_sbg_hazard_mle(
+    a2, b2 = retention_model.fit_sbg_hazard_mle(
         counts["churn"][0], counts["at_risk"][0]
     )  # same likelihood, hazard form
     assert a2 == pytest.approx(a, rel=1e-4) and b2 == pytest.approx(b, rel=1e-4)
@@ -600,20 +600,20 @@ def test_sbg_mle_reproduces_fader_hardie(name: str) -> None:
 
 def test_sbg_survival_hazard_and_lifetime() -> None:
     a, b = 0.7, 1.2
-    s = retention.sbg_survival(a, b, 5)
+    s = retention_model.sbg_survival(a, b, 5)
     mu, phi = a / (a + b), 1 / (a + b + 1)
-    h = retention.sbg_hazard(mu, phi, 5)
+    h = retention_model.sbg_hazard(mu, phi, 5)
     np.testing.assert_allclose(s[1:], np.cumprod(1 - h))
     np.testing.assert_allclose(h, a / (a + b + np.arange(5)))
     # E[T] = (alpha + beta - 1) / (alpha - 1) for alpha > 1 (long horizon)
     np.testing.assert_allclose(
-        retention.expected_months(np.array(3.0), np.array(20.0), horizon_months=5000),
+        retention_model.expected_months(np.array(3.0), np.array(20.0), horizon_months=5000),
         22 / 2,
         rtol=1e-3,
     )
     # nearly homogeneous churn: geometric lifetime 1 / mu
     np.testing.assert_allclose(
-        retention.expected_months(np.array(500.0), np.array(9500.0), horizon_months=5000),
+        retention_model.expected_months(np.array(500.0), np.array(9500.0), horizon_months=5000),
         20,
         rtol=1e-2,
     )
@@ -626,20 +626,20 @@ def test_tenure_table_counts_and_empirical_survival() -> None:
     accounts = pd.DataFrame(
         {"account_id": ["a", "b", "c", "d"], "segment": ["smb", "smb", "smb", "enterprise"]}
     )
-    ten = retention.tenure_table(panel, accounts, by="segment").set_index("account_id")
+    ten = retention_model.tenure_table(panel, accounts, by="segment").set_index("account_id")
     assert "a" not in ten.index  # paying in the first month: tenure unknown
     assert ten.loc["b", ["months", "churned"]].tolist() == [2, True]  # reactivation ignored
     assert ten.loc["c", ["months", "churned"]].tolist() == [3, False]
     assert ten.loc["d", ["group", "months", "churned"]].tolist() == ["enterprise", 1, True]
-    counts = retention.survival_counts(ten.reset_index())
+    counts = retention_model.survival_counts(ten.reset_index())
     assert counts["groups"] == ["enterprise", "smb"]
     np.testing.assert_array_equal(counts["at_risk"][1], [2, 2, 0])  # c's month-3 outcome is unknown
     np.testing.assert_array_equal(counts["churn"][1], [0, 1, 0])
-    emp = retention.empirical_survival(ten.reset_index())
+    emp = retention_model.empirical_survival(ten.reset_index())
     smb = emp[emp["group"] == "smb"].set_index("month")["survival"]
     assert smb.tolist() == [1.0, 1.0, 0.5]
     with pytest.raises(ValueError, match="by must be None, 'cohort_year' or a column of accounts"):
-        retention.tenure_table(panel, accounts, by="industry")
+        retention_model.tenure_table(panel, accounts, by="industry")
 
 
 def test_sbg_model_likelihood_equals_the_closed_form() -> None:
@@ -656,8 +656,8 @@ def test_sbg_model_likelihood_equals_the_closed_form() -> None:
             "churned": churned,
         }
     )
-    counts = retention.survival_counts(ten)
-    model = retention.sbg_model(counts)
+    counts = retention_model.survival_counts(ten)
+    model = retention_model.sbg_model(counts)
     logp = model.compile_logp(vars=[model["churned"]], sum=True)
     points = [(0.1, 0.1), (0.05, 0.3)]
     vals = []
@@ -669,7 +669,7 @@ def test_sbg_model_likelihood_equals_the_closed_form() -> None:
         vals.append(
             (
                 float(logp(ip)),
-                retention.sbg_loglik(
+                retention_model.sbg_loglik(
                     mu * kappa, (1 - mu) * kappa, counts["churn"][0], counts["alive"][0]
                 ),
             )
@@ -677,7 +677,7 @@ def test_sbg_model_likelihood_equals_the_closed_form() -> None:
     # same likelihood up to the binomial constant: differences between two points agree
     assert vals[0][0] - vals[1][0] == pytest.approx(vals[0][1] - vals[1][1], rel=1e-9)
     with pytest.raises(ValueError, match="unknown sBG prior"):
-        retention.sbg_model(counts, priors={"kappa": 1.0})
+        retention_model.sbg_model(counts, priors={"kappa": 1.0})
 
 
 def _fake_idata(groups: list[str], alpha: np.ndarray, beta: np.ndarray):
@@ -698,17 +698,17 @@ def test_ltv_and_holdout_plumbing() -> None:
         {"a": [0, 10, 10, 10, 10, 0], "b": [0, 0, 20, 20, 20, 20], "c": [0, 30, 30, 30, 30, 30]}
     )
     accounts = pd.DataFrame({"account_id": ["a", "b", "c"], "segment": ["smb", "smb", "smb"]})
-    ten = retention.tenure_table(panel, accounts)
-    cut = retention.tenure_table(retention.truncate_panel(panel, 2), accounts)
-    groups = ["smb", "smb" + retention.HOLDOUT_TAG]
+    ten = retention_model.tenure_table(panel, accounts)
+    cut = retention_model.tenure_table(retention_model.truncate_panel(panel, 2), accounts)
+    groups = ["smb", "smb" + retention_model.HOLDOUT_TAG]
     idata = _fake_idata(groups, np.full((1, 4, 2), 1.0), np.full((1, 4, 2), 9.0))  # mu = 0.1
-    ltv = retention.ltv_table(
+    ltv = retention_model.ltv_table(
         idata, ten, panel, gross_margin=0.8, horizon_months=600, window_months=4
     )
     row = ltv.iloc[0]
     assert row["arpa"] == pytest.approx(25.0)  # b and c pay 20 and 30 in the last month
     # alpha = 1: E[T] diverges (slowly), so the cap matters: the capped sum of S(t)
-    s = retention.sbg_survival(1.0, 9.0, 599)
+    s = retention_model.sbg_survival(1.0, 9.0, 599)
     assert row["expected_months"] == pytest.approx(s.sum())
     assert row["ltv_sbg"] == pytest.approx(25.0 * 0.8 * s.sum())
     assert row["monthly_churn"] == pytest.approx(
@@ -716,14 +716,14 @@ def test_ltv_and_holdout_plumbing() -> None:
     )  # one churn in 11 paying account-months of the window
     assert row["ltv_simple"] == pytest.approx(25.0 * 0.8 * 11)
     assert row["ltv_simple_lower"] < row["ltv_simple"] < row["ltv_simple_upper"]
-    hold = retention.holdout_check(cut, ten, idata, months_ahead=2).iloc[0]
+    hold = retention_model.holdout_check(cut, ten, idata, months_ahead=2).iloc[0]
     assert hold["accounts"] == 3 and hold["observed"] == 2  # a churned in the last month
     n = np.array([3, 2, 3])  # months paid at the cut-off by a, b, c
     p = np.exp(betaln(1.0, 9.0 + n + 2 - 1) - betaln(1.0, 9.0 + n - 1))
     assert hold["predicted"] == pytest.approx(p.sum())
-    assert retention.sbg_parameters(idata)["group"].unique().tolist() == ["smb"]
+    assert retention_model.sbg_parameters(idata)["group"].unique().tolist() == ["smb"]
     with pytest.raises(ValueError, match="not in the posterior"):
-        retention.posterior_survival(idata, months=3, groups=["mid_market"])
+        retention_model.posterior_survival(idata, months=3, groups=["mid_market"])
 
 
 @pytest.mark.slow
@@ -750,10 +750,10 @@ def test_fit_sbg_recovers_parameters() -> None:
             )
         )
     ten = pd.concat(rows, ignore_index=True)
-    idata = retention.fit_sbg(ten, sampler={"draws": 500, "tune": 500, "chains": 2}, seed=3)
+    idata = retention_model.fit_sbg(ten, sampler={"draws": 500, "tune": 500, "chains": 2}, seed=3)
     diag = bayes.diagnostics(idata, var_names=["mu", "phi"])
     assert diag["max_r_hat"] < 1.02 and diag["divergences"] == 0
-    par = retention.sbg_parameters(idata).set_index(["group", "parameter"])
+    par = retention_model.sbg_parameters(idata).set_index(["group", "parameter"])
     for g, (a, b) in {"x": (0.8, 6.0), "y": (2.0, 60.0)}.items():
         mu = par.loc[(g, "mu")]
         assert mu["lower"] <= a / (a + b) <= mu["upper"]
@@ -788,8 +788,8 @@ def test_sbg_hazard_on_ibm_telco() -> None:
     assert len(m2m) == 3875 and (m2m["Churn"] == "Yes").mean() == pytest.approx(0.4271, abs=5e-5)
     r = np.bincount(m2m["tenure"], minlength=73)[1:]
     d = np.bincount(m2m.loc[m2m["Churn"] == "Yes", "tenure"], minlength=73)[1:]
-    a, b = retention.fit_sbg_hazard_mle(d, r)
-    h = retention.sbg_hazard(a / (a + b), 1 / (a + b + 1), 72)
+    a, b = retention_model.fit_sbg_hazard_mle(d, r)
+    h = retention_model.sbg_hazard(a / (a + b), 1 / (a + b + 1), 72)
     p0 = d.sum() / r.sum()
     lr = 2 * (
         (d * np.log(h) + (r - d) * np.log1p(-h)).sum()

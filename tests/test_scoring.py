@@ -13,8 +13,8 @@ from revlib.scoring import evaluation as E
 from revlib.scoring.close_dates import CloseDateModel, close_date_accuracy, period_end
 from revlib.scoring.features import knowledge_at
 from revlib.scoring.model import apply_calibrator, fit_calibrator
-from revlib.scoring.simulate import simulate_crm
 from revlib.scoring.splits import split_rows
+from tests.crm_simulator import simulate_crm
 
 T = pd.Timestamp
 
@@ -241,18 +241,18 @@ def naive_auc(y, p) -> float:
 def test_metric_golden_values() -> None:
     y = [0, 0, 1, 1]
     p = [0.1, 0.4, 0.35, 0.8]
-    assert E.roc_auc(y, p) == pytest.approx(0.75)
-    assert E.brier_score(y, p) == pytest.approx((0.01 + 0.16 + 0.4225 + 0.04) / 4)
+    assert E.roc_auc_score(y, p) == pytest.approx(0.75)
+    assert E.brier_score_loss(y, p) == pytest.approx((0.01 + 0.16 + 0.4225 + 0.04) / 4)
     assert E.log_loss(y, p) == pytest.approx(
         -(np.log(0.9) + np.log(0.6) + np.log(0.35) + np.log(0.8)) / 4
     )
-    assert E.pr_auc(y, p) == pytest.approx(
+    assert E.pr_auc_score(y, p) == pytest.approx(
         (1 + 2 / 3) / 2
     )  # precision 1 at the first win, 2/3 at the second
     rng = np.random.default_rng(0)
     yy = rng.integers(0, 2, 300)
     pp = np.round(rng.random(300), 2)  # ties on purpose
-    assert E.roc_auc(yy, pp) == pytest.approx(naive_auc(yy, pp))
+    assert E.roc_auc_score(yy, pp) == pytest.approx(naive_auc(yy, pp))
 
 
 def test_calibration_and_lift_tables() -> None:
@@ -276,11 +276,11 @@ def test_calibration_and_lift_tables() -> None:
 
 def test_metric_errors() -> None:
     with pytest.raises(ValueError, match="labels must be 0 or 1"):
-        E.brier_score([0, 2], [0.1, 0.2])
+        E.brier_score_loss([0, 2], [0.1, 0.2])
     with pytest.raises(ValueError, match=r"probabilities must lie in \[0, 1\]"):
         E.log_loss([0, 1], [0.1, 1.2])
     with pytest.raises(ValueError, match="differ in length"):
-        E.roc_auc([0, 1, 1], [0.1, 0.2])
+        E.roc_auc_score([0, 1, 1], [0.1, 0.2])
 
 
 def test_verdict_says_plainly_when_the_model_does_not_win() -> None:
@@ -383,21 +383,20 @@ def test_models_rank_deals_and_report_beside_baselines(fitted) -> None:
 
 
 def test_stage_win_rates_golden() -> None:
-    rates = scoring.stage_win_rates(
-        tiny_tables()["opportunities"],
-        history=tiny_tables()["opportunity_history"],
-        by=("stage",),
-        as_of="2024-03-31",
-        prior=0,
-    ).set_index("stage")
+    tables = tiny_tables()
+    rows = scoring.build_snapshots(tables, mode="monthly", as_of="2024-03-31")
+    rates = scoring.stage_win_rates(rows, by=("stage",), rule="deal", prior=0).set_index("stage")
     # month-end stages of closed deals: D1 qualification (Jan) and demo (Feb), won; D2 qualification (Dec), lost;
     # D3 qualification (Nov-Jan), won; D5 qualification (Dec), won. Each deal counts once per stage.
-    assert rates.loc["qualification", "n"] == 4 and rates.loc[
+    assert rates.loc["qualification", "closed"] == 4 and rates.loc[
         "qualification", "win_rate"
     ] == pytest.approx(3 / 4)
-    assert rates.loc["demo", "n"] == 1 and rates.loc["demo", "win_rate"] == 1.0
+    assert rates.loc["demo", "closed"] == 1 and rates.loc["demo", "win_rate"] == 1.0
+    no_history = scoring.build_snapshots(
+        {"opportunities": tables["opportunities"]}, mode="monthly", as_of="2024-03-31"
+    )
     with pytest.raises(ValueError, match="stage needs opportunity_history"):
-        scoring.stage_win_rates(tiny_tables()["opportunities"], by=("stage", "type"))
+        scoring.stage_win_rates(no_history, by=("stage", "type"), rule="deal", prior=5)
 
 
 def test_explanations_add_up(fitted) -> None:
@@ -490,7 +489,7 @@ def test_saved_model_scores_new_data_without_retraining(fitted, tmp_path) -> Non
         scoring.score_command(model=str(tmp_path / "model"), data=str(data_dir), out=str(out)) == 0
     )
     scores = pd.read_csv(out)
-    assert tuple(scores.columns[:5]) == scoring.pipeline.SCORE_COLUMNS
+    assert tuple(scores.columns[:5]) == scoring.workflow.SCORE_COLUMNS
     n_open = int((tables["opportunities"]["status"] == "open").sum())
     assert len(scores) == n_open and scores["win_probability"].between(0, 1).all()
     direct = scoring.score_pipeline(ev.model, tables).set_index("opportunity_id")["win_probability"]

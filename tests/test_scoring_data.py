@@ -12,7 +12,7 @@ import pytest
 from revlib import scoring
 from revlib.adapters import maven
 from revlib.data import load_tables, read_json, validate_tables
-from revlib.scoring.simulate import simulate_crm
+from tests.crm_simulator import simulate_crm
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "data" / "sample"
@@ -146,7 +146,7 @@ def test_report_artifacts_and_rescoring(sample_run, tmp_path) -> None:
             metrics[model]
         )
     scores = pd.read_csv(folder / "deal_scores.csv")
-    assert tuple(scores.columns[:5]) == scoring.pipeline.SCORE_COLUMNS
+    assert tuple(scores.columns[:5]) == scoring.workflow.SCORE_COLUMNS
     assert {"model", "bin", "predicted", "observed"} <= set(
         pd.read_csv(folder / "calibration.csv").columns
     )

@@ -1,14 +1,16 @@
 """Bookings and ARR forecasting: "will we make the quarter, and reach the ARR target on time?"
 
-- :mod:`~revlib.forecasting.pipeline`: the pipeline as it stood on a date, month-start
-  snapshots, stage win rates and forecast categories.
-- :mod:`~revlib.forecasting.health`: coverage, stage aging, conversion, velocity, creation trend.
+- :mod:`revlib.pipeline_history` (shared with deal scoring): the pipeline as it stood on a
+  date, month-start snapshots, stage win rates (re-exported here).
+- :mod:`~revlib.forecasting.categories`: CRM forecast categories and their rollups.
+- :mod:`~revlib.forecasting.pipeline_health`: coverage, stage aging, conversion, velocity,
+  creation trend.
 - :mod:`~revlib.forecasting.closing`: weekly competing-risk model of when an open deal closes
   and whether it is won (learnt from past pipelines, slips included).
 - :mod:`~revlib.forecasting.curves` and :mod:`~revlib.forecasting.creation`: created-to-close
   curves and the pipeline creation model (deals not yet created).
-- :mod:`~revlib.forecasting.bookings`: Monte Carlo bookings forecast by period and type over
-  open deals and deals not yet created.
+- :mod:`~revlib.forecasting.bookings_forecast`: Monte Carlo bookings forecast by period and
+  type over open deals and deals not yet created.
 - :mod:`~revlib.forecasting.arr`: Bayesian model of monthly MRR movement rates (PyMC), simulated
   forward to a fan chart of ARR and the probability of reaching a target.
 - :mod:`~revlib.forecasting.scenarios`: conservative / base / optimistic scenarios and the
@@ -52,17 +54,18 @@ from revlib.forecasting.backtest import (
     rolling_backtest,
     verdict,
 )
-from revlib.forecasting.bookings import (
+from revlib.forecasting.bookings_forecast import (
     BOOKINGS_DEFAULTS,
     BookingsForecast,
     forecast_bookings,
     open_pipeline_truth,
     stage_weighted_forecast,
 )
+from revlib.forecasting.categories import category_rollup, forecast_category, use_realised_amounts
 from revlib.forecasting.closing import ClosingModel, fit_closing_model
 from revlib.forecasting.creation import creation_rates
 from revlib.forecasting.curves import created_to_close_curves
-from revlib.forecasting.health import (
+from revlib.forecasting.pipeline_health import (
     coverage_ratio,
     creation_growth,
     creation_trend,
@@ -71,14 +74,6 @@ from revlib.forecasting.health import (
     stage_aging,
     stage_conversion,
 )
-from revlib.forecasting.pipeline import (
-    category_rollup,
-    forecast_category,
-    pipeline_as_of,
-    snapshots,
-    stage_win_rates,
-    use_realised_amounts,
-)
 from revlib.forecasting.scenarios import (
     draw_risks,
     load_risk_config,
@@ -86,6 +81,7 @@ from revlib.forecasting.scenarios import (
     scenario_multipliers,
     scenario_table,
 )
+from revlib.pipeline_history import pipeline_as_of, snapshots, stage_win_rates
 
 __all__ = [
     "ARR_PRIORS",

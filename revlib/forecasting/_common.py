@@ -8,10 +8,11 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from revlib.pipeline_history import month_start
+
 PERIODS = ("month", "quarter")
 TYPES = ("new_business", "expansion", "renewal")
 DAYS_PER_MONTH = 365.25 / 12
-_OPP_COLUMNS = ("opportunity_id", "type", "amount", "created_date", "close_date", "stage", "status")
 
 
 def check_period(period: str) -> str:
@@ -49,47 +50,10 @@ def period_starts(first, last, period: str) -> list[pd.Timestamp]:
     return out
 
 
-def month_start(date) -> pd.Timestamp:
-    ts = pd.Timestamp(date)
-    if ts is pd.NaT:
-        raise ValueError(f"expected a date, got {date!r}")
-    return ts.normalize().replace(day=1)
-
-
-def check_opportunities(opportunities: pd.DataFrame) -> pd.DataFrame:
-    """Validate the columns the forecasts use; return a copy with parsed dates and float amounts."""
-    missing = [c for c in _OPP_COLUMNS if c not in opportunities.columns]
-    if missing:
-        raise ValueError(f"opportunities must have columns {list(_OPP_COLUMNS)}; missing {missing}")
-    out = opportunities.copy()
-    for col in ("created_date", "close_date"):
-        out[col] = pd.to_datetime(out[col]).astype("datetime64[ns]")
-    out["amount"] = out["amount"].astype(float)
-    out["opportunity_id"] = out["opportunity_id"].astype(str)
-    bad = sorted(set(out["status"]) - {"open", "won", "lost"})
-    if bad:
-        raise ValueError(f"opportunities.status must be open, won or lost; got {bad}")
-    return out
-
-
 def check_choice(name: str, value, allowed: Iterable) -> None:
     allowed = tuple(allowed)
     if value not in allowed:
         raise ValueError(f"{name} must be one of {list(allowed)}, got {value!r}")
-
-
-def observation_start(opportunities: pd.DataFrame) -> pd.Timestamp:
-    """First close date of any closed deal: where the extract's record of closes begins.
-
-    A CRM extract often holds only deals closed from some date on (plus the open ones); deals
-    created before it that closed earlier are missing. Estimates treat older deals as entering
-    the data on this date (delayed entry), which removes that survivor bias."""
-    closed = opportunities.loc[opportunities["status"] != "open", "close_date"]
-    return (
-        pd.Timestamp(closed.min())
-        if len(closed)
-        else pd.Timestamp(opportunities["created_date"].min())
-    )
 
 
 def default_as_of(opportunities: pd.DataFrame) -> pd.Timestamp:
@@ -102,12 +66,14 @@ def default_as_of(opportunities: pd.DataFrame) -> pd.Timestamp:
 # ----------------------------------------------------------------------------- survival
 
 
-def _logit(p: np.ndarray) -> np.ndarray:
-    p = np.clip(p, 1e-9, 1 - 1e-9)
+def logit(p: np.ndarray, *, eps: float = 1e-9) -> np.ndarray:
+    """Log-odds of probabilities, clipped to [eps, 1 - eps] first (no infinities)."""
+    p = np.clip(np.asarray(p, dtype=float), eps, 1 - eps)
     return np.log(p / (1 - p))
 
 
-def _expit(x: np.ndarray) -> np.ndarray:
+def expit(x: np.ndarray) -> np.ndarray:
+    """Inverse of :func:`logit`: 1 / (1 + exp(-x))."""
     return 1.0 / (1.0 + np.exp(-x))
 
 
@@ -139,7 +105,8 @@ class Survival:
         """P(T > t) at each of ``times``."""
         return np.cumprod(1.0 - self.hazard)
 
-    def _cum(self) -> np.ndarray:
+    def cum_log_survival(self) -> np.ndarray:
+        """log S just before each of ``times`` (``[j]``), and log S after the last (``[-1]``)."""
         logs = np.log(np.clip(1.0 - self.hazard, 1e-300, None))
         return np.concatenate([[0.0], np.cumsum(logs)])  # cum[j] = log S just before times[j]
 
@@ -154,7 +121,7 @@ class Survival:
         entry = np.asarray(entry, dtype=float)
         if len(self.times) == 0:
             return np.full(entry.shape, np.inf), np.zeros(entry.shape, dtype=bool)
-        cum = self._cum()
+        cum = self.cum_log_survival()
         start = np.searchsorted(self.times, entry, side="left")  # first close time >= entry
         target = cum[start] + np.log(rng.uniform(size=entry.shape))
         # first j >= start with cum[j + 1] <= target; -cum is non-decreasing
@@ -163,7 +130,7 @@ class Survival:
         jj = np.where(ok, j, 0)
         share = self.win_share[jj]
         if np.any(np.asarray(logit_shift) != 0):
-            share = _expit(_logit(share) + logit_shift)
+            share = expit(logit(share) + logit_shift)
         won = ok & (rng.uniform(size=entry.shape) < share)
         return np.where(ok, self.times[jj], np.inf), won
 
@@ -174,7 +141,7 @@ class Survival:
         horizon = np.asarray(horizon, dtype=float)
         if len(self.times) == 0:
             return np.zeros(np.broadcast(entry, horizon).shape)
-        cum = self._cum()
+        cum = self.cum_log_survival()
         a = cum[np.searchsorted(self.times, entry, side="left")]
         b = cum[np.searchsorted(self.times, np.maximum(horizon, entry), side="left")]
         return np.clip(1.0 - np.exp(b - a), 0.0, 1.0)
@@ -188,11 +155,11 @@ class Survival:
         entry, lo, hi = np.broadcast_arrays(entry, lo, hi)
         if len(self.times) == 0:
             return np.zeros(entry.shape)
-        cum = self._cum()
+        cum = self.cum_log_survival()
         shift = np.broadcast_to(np.asarray(logit_shift, dtype=float), entry.shape)
         t = self.times[None, :]
         inside = (t >= np.maximum(lo, entry)[:, None]) & (t < hi[:, None])
-        share = _expit(_logit(self.win_share)[None, :] + shift[:, None])
+        share = expit(logit(self.win_share)[None, :] + shift[:, None])
         # P(T = t_j | T >= entry) = S(t_j-) / S(entry-) x hazard_j, in log space (no underflow)
         base = cum[np.searchsorted(self.times, entry, side="left")]
         log_ratio = np.where(inside, cum[None, :-1] - base[:, None], -np.inf)

@@ -26,8 +26,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from revlib.forecasting._common import month_start
 from revlib.metrics import MOVEMENT_COLUMNS
+from revlib.pipeline_history import month_start
 
 RATES = ("expansion", "contraction", "churn")
 FLOWS = ("new", *RATES)

@@ -5,7 +5,7 @@ ARR) using deals and changes dated before the origin: the pipeline is rebuilt as
 (from ``opportunity_history``, or approximately without it) and the baselines see only the
 bookings of periods that had ended. Methods:
 
-* ``model``: the Monte Carlo forecast (:func:`revlib.forecasting.bookings.forecast_bookings`),
+* ``model``: the Monte Carlo forecast (:func:`revlib.forecasting.bookings_forecast.forecast_bookings`),
   P50 as the point and P10-P90 as the 80 % interval;
 * ``stage_weighted``: the CRM's stage-weighted pipeline (amount x stage win rate);
 * ``last_period``: the previous period's bookings;
@@ -28,19 +28,18 @@ import numpy as np
 import pandas as pd
 
 from revlib.forecasting._common import (
-    check_opportunities,
     check_period,
     default_as_of,
     next_period,
     period_label,
     period_start,
 )
-from revlib.forecasting.bookings import (
+from revlib.forecasting.bookings_forecast import (
     forecast_bookings,
     stage_weighted_forecast,
     stage_weighted_from_deals,
 )
-from revlib.forecasting.pipeline import _book
+from revlib.pipeline_history import check_opportunities, pipeline_book
 from revlib.stats import bias, interval_coverage, wape, within_pct
 
 METHODS = ("model", "stage_weighted", "last_period", "seasonal_naive", "ets")
@@ -176,7 +175,7 @@ def rolling_backtest(
             "no back-test origin: the data hold no complete period with enough history before it"
         )
     series = period_bookings(opps, period=period)
-    book = _book(opps, history)  # parsed once, reused at every origin
+    book = pipeline_book(opps, history)  # parsed once, reused at every origin
     rows = []
     for i, origin in enumerate(starts):
         end = next_period(origin, period)

@@ -1,6 +1,6 @@
 """When an open deal closes, and whether it is won: a discrete-time competing-risk model.
 
-Fitted on past pipelines (month-start snapshots, see :func:`revlib.forecasting.pipeline.snapshots`):
+Fitted on past pipelines (month-start snapshots, see :func:`revlib.pipeline_history.snapshots`):
 every deal open at a snapshot is followed week by week until it closes (won or lost) or the
 as-of date censors it. Each deal-week is one row whose outcome is *still open*, *won* or *lost*;
 a multinomial logistic regression predicts it from what was known at the snapshot:

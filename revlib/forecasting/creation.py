@@ -6,7 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from revlib.forecasting._common import DAYS_PER_MONTH, TYPES, check_opportunities, observation_start
+from revlib.forecasting._common import DAYS_PER_MONTH, TYPES
+from revlib.pipeline_history import check_opportunities, observation_start
 
 
 def creation_rates(
@@ -95,7 +96,7 @@ def _poisson_trend(
     return float(beta[0]), float(beta[1]), cov
 
 
-def _amount_pools(
+def amount_pools(
     opportunities: pd.DataFrame, *, as_of, months: int
 ) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """Won deals of each type closed in the ``months`` before as_of (all earlier wins when
@@ -114,7 +115,7 @@ def _amount_pools(
     return pools
 
 
-def _draw_amounts(
+def draw_amounts(
     pool: tuple[np.ndarray, np.ndarray], cycle: np.ndarray, rng: np.random.Generator
 ) -> np.ndarray:
     """Amounts for new deals won after ``cycle`` days: resampled from the won deals whose

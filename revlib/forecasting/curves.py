@@ -12,13 +12,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from revlib.forecasting._common import (
-    TYPES,
-    Survival,
-    check_opportunities,
-    kaplan_meier,
-    observation_start,
-)
+from revlib.forecasting._common import TYPES, Survival, kaplan_meier, logit
+from revlib.pipeline_history import check_opportunities, observation_start
 
 
 @dataclass(frozen=True)
@@ -97,12 +92,7 @@ def size_effects(snaps: pd.DataFrame, *, prior_sd: float = 1.0) -> dict[str, flo
     return out
 
 
-def _logit(p):
-    p = np.clip(np.asarray(p, dtype=float), 1e-6, 1 - 1e-6)
-    return np.log(p / (1 - p))
-
-
-def _km_table(curve: Survival, entry: np.ndarray, shift: np.ndarray, weeks: int) -> np.ndarray:
+def km_table(curve: Survival, entry: np.ndarray, shift: np.ndarray, weeks: int) -> np.ndarray:
     """Outcome table (deals, 2 x weeks + 1) from an age curve: won in week k, lost in week k
     (weeks after as_of), still open after ``weeks``; deals enter the curve at their age."""
     n = len(entry)
@@ -110,14 +100,14 @@ def _km_table(curve: Survival, entry: np.ndarray, shift: np.ndarray, weeks: int)
     if n == 0 or len(curve.times) == 0:
         out[:, -1] = 1.0
         return out
-    cum = curve._cum()
+    cum = curve.cum_log_survival()
     base = cum[np.searchsorted(curve.times, entry, side="left")]
     after = curve.times[None, :] >= entry[:, None]
     mass = (
         np.where(after, np.exp(np.minimum(cum[None, :-1] - base[:, None], 0.0)), 0.0)
         * curve.hazard[None, :]
     )
-    share = 1.0 / (1.0 + np.exp(-(_logit(curve.win_share)[None, :] + shift[:, None])))
+    share = 1.0 / (1.0 + np.exp(-(logit(curve.win_share, eps=1e-6)[None, :] + shift[:, None])))
     week = np.floor((curve.times[None, :] - entry[:, None]) / 7).astype(int)
     inside = after & (week < weeks)
     rows = np.broadcast_to(np.arange(n)[:, None], week.shape)

@@ -10,12 +10,13 @@ import numpy as np
 import pandas as pd
 
 from revlib import bayes
-from revlib.forecasting._common import default_as_of, month_start, next_period
+from revlib.forecasting._common import default_as_of, next_period
 from revlib.forecasting.arr import target_probability
 from revlib.forecasting.backtest import backtest_summary
-from revlib.forecasting.bookings import BookingsForecast
-from revlib.forecasting.health import coverage_ratio
-from revlib.forecasting.pipeline import category_rollup, forecast_category
+from revlib.forecasting.bookings_forecast import BookingsForecast
+from revlib.forecasting.categories import category_rollup, forecast_category
+from revlib.forecasting.pipeline_health import coverage_ratio
+from revlib.pipeline_history import month_start
 from revlib.reporting import money, pct
 
 COVERAGE_GOAL = (0.7, 0.9)  # 80 % intervals should hold the actual in 70-90 % of periods

@@ -7,7 +7,7 @@ next, expansion opportunities and retention / LTV with uncertainty (``docs/healt
   LightGBM benchmark.
 - :mod:`~revlib.health.truth`: comparison with the sample company's true churn drivers.
 - :mod:`~revlib.health.expansion`: trigger history and ranked opportunities.
-- :mod:`~revlib.health.retention`: shifted-beta-geometric retention and LTV.
+- :mod:`~revlib.health.retention_model`: shifted-beta-geometric retention and LTV.
 - :mod:`~revlib.health.plots`: the report's figures.
 """
 
@@ -18,7 +18,7 @@ from revlib.health.expansion import (
     trigger_history,
     trigger_onsets,
 )
-from revlib.health.retention import (
+from revlib.health.retention_model import (
     empirical_survival,
     fit_sbg,
     fit_sbg_mle,

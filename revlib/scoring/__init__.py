@@ -4,22 +4,24 @@ Public API (see ``docs/scoring.md``):
 
 - features: :func:`build_snapshots`, :func:`default_features`, :func:`check_features`,
   :func:`knowledge_at`, :class:`LeakageError`
-- models: :func:`fit_deal_model`, :class:`DealModel`, :func:`stage_win_rates`,
+- models: :func:`fit_deal_model`, :class:`DealModel`, :func:`stage_win_rates` (the shared
+  one of :mod:`revlib.pipeline_history`),
   :class:`StageRateBaseline`, :class:`LogisticBaseline`, :func:`split_rows`
 - evaluation: :func:`classification_metrics`, :func:`calibration_table`, :func:`lift_table`,
   :func:`compare_models`, :func:`verdict`, :func:`truth_comparison`
 - explanations: :func:`top_factors`, :func:`global_importance`, :func:`partial_dependence`
 - close dates: :class:`CloseDateModel`, :func:`close_date_accuracy`
 - prospects: :func:`prospect_rows`, :func:`fit_prospect_model`
-- pipeline: :func:`fit_and_evaluate`, :func:`refit_final`, :func:`score_pipeline`,
+- workflow: :func:`fit_and_evaluate`, :func:`refit_final`, :func:`score_pipeline`,
   :func:`load_model`, :func:`score_command`
 """
 
+from revlib.pipeline_history import stage_win_rates
 from revlib.scoring import explain, plots, report  # noqa: F401  (submodules used as scoring.report ...)
-from revlib.scoring.baselines import LogisticBaseline, StageRateBaseline, stage_win_rates
+from revlib.scoring.baselines import LogisticBaseline, StageRateBaseline
 from revlib.scoring.close_dates import CloseDateModel, close_date_accuracy, prob_close_in_period
 from revlib.scoring.evaluation import (
-    brier_score,
+    brier_score_loss,
     calibration_error,
     calibration_table,
     classification_metrics,
@@ -27,8 +29,8 @@ from revlib.scoring.evaluation import (
     ground_truth_win,
     lift_table,
     log_loss,
-    pr_auc,
-    roc_auc,
+    pr_auc_score,
+    roc_auc_score,
     snapshot_truth,
     truth_comparison,
     verdict,
@@ -44,7 +46,9 @@ from revlib.scoring.features import (
     resolve_mode,
 )
 from revlib.scoring.model import DealModel, fit_calibrator, fit_deal_model
-from revlib.scoring.pipeline import (
+from revlib.scoring.prospects import fit_prospect_model, prospect_rows, score_prospects
+from revlib.scoring.splits import split_rows
+from revlib.scoring.workflow import (
     MODEL_NAMES,
     Evaluation,
     calibration_curves,
@@ -57,8 +61,6 @@ from revlib.scoring.pipeline import (
     score_command,
     score_pipeline,
 )
-from revlib.scoring.prospects import fit_prospect_model, prospect_rows, score_prospects
-from revlib.scoring.splits import split_rows
 
 __all__ = [
     "CloseDateModel",
@@ -69,7 +71,7 @@ __all__ = [
     "LogisticBaseline",
     "MODEL_NAMES",
     "StageRateBaseline",
-    "brier_score",
+    "brier_score_loss",
     "build_snapshots",
     "calibration_curves",
     "calibration_error",
@@ -93,12 +95,12 @@ __all__ = [
     "main_drivers",
     "metrics_json",
     "partial_dependence",
-    "pr_auc",
+    "pr_auc_score",
     "prob_close_in_period",
     "prospect_rows",
     "refit_final",
     "resolve_mode",
-    "roc_auc",
+    "roc_auc_score",
     "round_floats",
     "score_command",
     "score_pipeline",

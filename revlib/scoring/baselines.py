@@ -10,111 +10,54 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from revlib.pipeline_history import MISSING_LEVEL, win_rate_levels
+from revlib.scoring.boosting import categorical_columns
 from revlib.scoring.evaluation import log_loss
-from revlib.scoring.features import build_snapshots
-from revlib.scoring.model import categorical_columns
-
-
-def _rate_table(
-    frame: pd.DataFrame, by: Sequence[str], label: str, prior: float
-) -> list[pd.DataFrame]:
-    """Nested win-rate tables: overall, then by[:1], by[:2] ... each shrunk toward its parent."""
-    y = frame[label].astype(float)
-    overall = float(y.mean())
-    tables = [
-        pd.DataFrame(
-            {"n": [len(y)], "won": [y.sum()], "win_rate": [overall], "smoothed": [overall]}
-        )
-    ]
-    for depth in range(1, len(by) + 1):
-        keys = list(by[:depth])
-        g = frame.assign(
-            _y=y, **{k: frame[k].astype("string").fillna("(missing)") for k in keys}
-        ).groupby(keys, sort=True)
-        t = g["_y"].agg(n="size", won="sum").reset_index()
-        t["win_rate"] = t["won"] / t["n"]
-        if depth == 1:
-            parent = np.full(len(t), overall)
-        else:
-            parent = (
-                t[keys[:-1]]
-                .merge(tables[-1][[*keys[:-1], "smoothed"]], on=keys[:-1], how="left")["smoothed"]
-                .to_numpy()
-            )
-        t["smoothed"] = (t["won"] + prior * parent) / (t["n"] + prior)
-        tables.append(t)
-    return tables
 
 
 def _rate_lookup(tables: list[pd.DataFrame], frame: pd.DataFrame, by: Sequence[str]) -> np.ndarray:
-    p = np.full(len(frame), float(tables[0]["smoothed"].iloc[0]))
+    """Each row's rate from the deepest level of ``tables`` that has its cell."""
+    p = np.full(len(frame), float(tables[0]["win_rate"].iloc[0]))
     for depth in range(1, len(by) + 1):
         keys = list(by[:depth])
         f = pd.DataFrame(
-            {k: frame[k].astype("string").fillna("(missing)").to_numpy() for k in keys}
+            {k: frame[k].astype("string").fillna(MISSING_LEVEL).to_numpy() for k in keys}
         )
-        hit = f.merge(tables[depth][[*keys, "smoothed"]], on=keys, how="left")[
-            "smoothed"
-        ].to_numpy()
+        hit = f.merge(tables[depth][[*keys, "win_rate"]], on=keys, how="left")["win_rate"].to_numpy(
+            dtype=float
+        )
         p = np.where(np.isnan(hit), p, hit)
     return p
 
 
 @dataclass
 class StageRateBaseline:
-    """Historical win rate of deals in the same stage (and type), each deal counted once.
+    """Historical win rate of deals in the same stage (and type): the shared
+    :func:`revlib.pipeline_history.stage_win_rates`, by default with the ``"deal"`` rule.
 
-    Rate for a cell = (won + prior x parent rate) / (deals + prior), nested overall -> stage
-    -> stage and type, so thin cells lean on their parent; an unseen cell takes its parent's.
+    Each deal counts once per cell, however many snapshots saw it there: the baseline answers
+    "of the deals that were in this stage, how many were won", and a deal that lingered in a
+    stage for many snapshots is one deal, not many. Rate for a cell = (won + prior x parent
+    rate) / (deals + prior), nested overall -> stage -> stage and type, so thin cells lean on
+    their parent; an unseen cell takes its parent's.
     """
 
     by: tuple[str, ...] = ("stage", "type")
     prior: float = 5.0
     key: str = "opportunity_id"
+    rule: str = "deal"
     tables: list[pd.DataFrame] = field(default_factory=list)
 
     def fit(self, rows: pd.DataFrame, *, label: str = "won") -> StageRateBaseline:
         self.by = tuple(c for c in self.by if c in rows.columns)
-        once = rows.drop_duplicates([self.key, *self.by])
-        self.tables = _rate_table(once, self.by, label, self.prior)
+        frame = rows if label == "won" else rows.assign(won=rows[label])
+        self.tables = win_rate_levels(
+            frame, rule=self.rule, prior=self.prior, by=self.by, key=self.key
+        )
         return self
 
     def predict(self, rows: pd.DataFrame) -> np.ndarray:
         return _rate_lookup(self.tables, rows, self.by)
-
-
-def stage_win_rates(
-    opportunities: pd.DataFrame,
-    *,
-    history: pd.DataFrame | None = None,
-    accounts: pd.DataFrame | None = None,
-    by: Sequence[str] = ("stage", "type"),
-    as_of: str | pd.Timestamp | None = None,
-    prior: float = 5.0,
-) -> pd.DataFrame:
-    """Historical win rate by stage (and type): of the deals closed by ``as_of`` that were in a
-    stage at a month end, the share won. Each deal counts once per stage.
-
-    Returns one row per cell with ``n`` (deals), ``won``, ``win_rate`` (raw share) and
-    ``smoothed`` (shrunk toward the parent level with ``prior`` pseudo-deals). Stages come
-    from ``history`` (required when ``stage`` is in ``by``: the opportunities table only has
-    final stages, which are the outcome itself).
-    """
-    tables = {"opportunities": opportunities}
-    if history is not None:
-        tables["opportunity_history"] = history
-    if accounts is not None:
-        tables["accounts"] = accounts
-    rows = build_snapshots(tables, mode="monthly", as_of=as_of)
-    missing = [c for c in by if c not in rows.columns]
-    if missing:
-        raise ValueError(
-            f"cannot compute win rates by {missing}: stage needs opportunity_history; "
-            f"available columns: {sorted(c for c in rows.columns if c in ('stage', 'type', 'product', 'segment'))}"
-        )
-    closed = rows[rows["won"].notna()]
-    base = StageRateBaseline(by=tuple(by), prior=prior).fit(closed)
-    return base.tables[-1].reset_index(drop=True)
 
 
 @dataclass

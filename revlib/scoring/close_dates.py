@@ -20,7 +20,7 @@ import lightgbm as lgb
 import numpy as np
 import pandas as pd
 
-from revlib.scoring.model import LGB_DEFAULTS, encode, train_booster
+from revlib.scoring.boosting import LGB_DEFAULTS, encode, train_booster
 
 CLOSE_DEFAULTS: dict[str, Any] = LGB_DEFAULTS | {
     "objective": "regression_l1",

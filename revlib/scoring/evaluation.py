@@ -24,15 +24,15 @@ def _check(y: np.ndarray | pd.Series, p: np.ndarray | pd.Series) -> tuple[np.nda
     return y, p
 
 
-def roc_auc(y, p) -> float:
+def roc_auc_score(y, p) -> float:
     """ROC AUC: chance a random won deal scores above a random lost one (ties count half). 0.5 = no skill, 1 = perfect."""
-    from sklearn.metrics import roc_auc_score
+    from sklearn.metrics import roc_auc_score as sk_roc_auc
 
     y, p = _check(y, p)
-    return float(roc_auc_score(y, p)) if len(np.unique(y)) == 2 else float("nan")
+    return float(sk_roc_auc(y, p)) if len(np.unique(y)) == 2 else float("nan")
 
 
-def pr_auc(y, p) -> float:
+def pr_auc_score(y, p) -> float:
     """PR AUC (average precision): precision averaged over the recall of won deals. Base rate = no skill, 1 = perfect."""
     from sklearn.metrics import average_precision_score
 
@@ -40,16 +40,17 @@ def pr_auc(y, p) -> float:
     return float(average_precision_score(y, p)) if y.sum() > 0 else float("nan")
 
 
-def brier_score(y, p) -> float:
+def brier_score_loss(y, p) -> float:
     """Brier score: mean squared gap between probability and outcome (1 won, 0 lost). Lower is better; 0.25 = always 50 %."""
     y, p = _check(y, p)
     return float(np.mean((p - y) ** 2))
 
 
-def log_loss(y, p) -> float:
-    """Log loss: mean -log of the probability given to what happened. Lower is better; 0.693 = always 50 %."""
+def log_loss(y, p, *, eps: float = EPS) -> float:
+    """Log loss: mean -log of the probability given to what happened, probabilities clipped to
+    [eps, 1 - eps]. Lower is better; 0.693 = always 50 %."""
     y, p = _check(y, p)
-    p = np.clip(p, EPS, 1 - EPS)
+    p = np.clip(p, eps, 1 - eps)
     return float(-np.mean(y * np.log(p) + (1 - y) * np.log(1 - p)))
 
 
@@ -63,9 +64,9 @@ def classification_metrics(y, p) -> dict[str, float]:
     """ROC AUC, PR AUC, Brier score, log loss, calibration error, base rate and n for one model."""
     y, p = _check(y, p)
     return {
-        "roc_auc": roc_auc(y, p),
-        "pr_auc": pr_auc(y, p),
-        "brier": brier_score(y, p),
+        "roc_auc": roc_auc_score(y, p),
+        "pr_auc": pr_auc_score(y, p),
+        "brier": brier_score_loss(y, p),
         "log_loss": log_loss(y, p),
         "calibration_error": calibration_error(y, p),
         "base_rate": float(y.mean()) if len(y) else float("nan"),

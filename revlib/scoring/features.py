@@ -28,10 +28,11 @@ from collections.abc import Iterable, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
+from revlib.pipeline_history import extract_date, prepare_history, snapshot_pairs
+
 SnapshotMode = str  # "auto" | "monthly" | "weekly" | "creation"
 MODES = ("auto", "monthly", "weekly", "creation")
 PERIODIC = ("monthly", "weekly")
-_EPOCH_SUNDAY = pd.Timestamp("1970-01-04")
 STATIC_DEAL_COLUMNS = ("type", "product", "lead_source", "competitor", "discount_pct")
 ACCOUNT_COLUMNS = ("industry", "employees", "region", "segment", "acquisition_channel")
 HISTORY_FEATURES = (
@@ -75,17 +76,6 @@ class LeakageError(ValueError):
     """A feature uses, or behaves as if it used, information from after the snapshot date."""
 
 
-def _as_of(tables: Mapping[str, pd.DataFrame]) -> pd.Timestamp:
-    """The extract date: the latest creation, close of a closed deal, or history change."""
-    opps = tables["opportunities"]
-    closed = opps["status"].isin(["won", "lost"])
-    dates = [opps["created_date"].max(), opps.loc[closed, "close_date"].max()]
-    hist = tables.get("opportunity_history")
-    if hist is not None and len(hist):
-        dates.append(hist["changed_at"].max().normalize())
-    return pd.Timestamp(max(d for d in dates if pd.notna(d))).normalize()
-
-
 def resolve_mode(tables: Mapping[str, pd.DataFrame], mode: SnapshotMode = "auto") -> str:
     """``auto`` is ``weekly`` when ``opportunity_history`` is present, else ``creation``."""
     if mode not in MODES:
@@ -94,23 +84,6 @@ def resolve_mode(tables: Mapping[str, pd.DataFrame], mode: SnapshotMode = "auto"
         return mode
     hist = tables.get("opportunity_history")
     return "weekly" if hist is not None and len(hist) else "creation"
-
-
-def _period_no(d: pd.Series | pd.DatetimeIndex, mode: str) -> np.ndarray:
-    """Index of the month (or week ending Sunday) containing each date."""
-    d = pd.DatetimeIndex(d)
-    if mode == "weekly":
-        return np.ceil(np.asarray((d - _EPOCH_SUNDAY).days, dtype="float64") / 7.0)
-    return np.asarray(d.year * 12 + d.month - 1, dtype="float64")
-
-
-def _period_end(m: np.ndarray, mode: str) -> pd.DatetimeIndex:
-    """Last day (month end, or the Sunday) of each period index."""
-    m = np.asarray(m, dtype=int)
-    if mode == "weekly":
-        return pd.DatetimeIndex(_EPOCH_SUNDAY + pd.to_timedelta(7 * m, unit="D"))
-    first = pd.to_datetime({"year": m // 12, "month": m % 12 + 1, "day": 1})
-    return pd.DatetimeIndex(first + pd.offsets.MonthEnd(0))
 
 
 def _with_ns_dates(df: pd.DataFrame | None, cols: Sequence[str]) -> pd.DataFrame | None:
@@ -122,85 +95,6 @@ def _with_ns_dates(df: pd.DataFrame | None, cols: Sequence[str]) -> pd.DataFrame
         if c in df.columns:
             df[c] = pd.to_datetime(df[c]).astype("datetime64[ns]")
     return df
-
-
-def snapshot_pairs(
-    opportunities: pd.DataFrame,
-    *,
-    mode: str,
-    as_of: pd.Timestamp,
-    dates: Sequence[pd.Timestamp] | None = None,
-) -> pd.DataFrame:
-    """(opportunity_id, snapshot_date) for every deal open at each snapshot date.
-
-    Open at ``t`` (end of day): created on or before ``t`` and not closed by ``t``. Monthly
-    snapshots are month ends up to ``as_of``; ``dates`` overrides them (e.g. ``[as_of]`` for
-    today's pipeline). Creation mode: one pair per deal at its created_date.
-    """
-    opps = opportunities
-    if mode == "creation":
-        keep = opps["created_date"] <= as_of
-        return pd.DataFrame(
-            {
-                "opportunity_id": opps.loc[keep, "opportunity_id"].to_numpy(),
-                "snapshot_date": opps.loc[keep, "created_date"].to_numpy(),
-            }
-        )
-    closed = opps["status"].isin(["won", "lost"]) & (opps["close_date"] <= as_of)
-    if dates is not None:
-        out = []
-        for t in pd.DatetimeIndex(dates):
-            is_open = (opps["created_date"] <= t) & ~(closed & (opps["close_date"] <= t))
-            out.append(
-                pd.DataFrame(
-                    {
-                        "opportunity_id": opps.loc[is_open, "opportunity_id"].to_numpy(),
-                        "snapshot_date": t,
-                    }
-                )
-            )
-        return pd.concat(out, ignore_index=True) if out else pd.DataFrame(columns=list(KEY_COLUMNS))
-    last_m = _period_no(pd.DatetimeIndex([as_of]), mode)[0]
-    if as_of != _period_end(np.array([last_m]), mode)[0]:
-        last_m -= 1
-    first = _period_no(opps["created_date"], mode)
-    last = np.where(closed, _period_no(opps["close_date"], mode) - 1, last_m)
-    last = np.minimum(last, last_m)
-    n = np.maximum(last - first + 1, 0).astype(int)
-    idx = np.repeat(np.arange(len(opps)), n)
-    offset = np.arange(n.sum()) - np.repeat(np.cumsum(n) - n, n)
-    months = first[idx] + offset
-    return pd.DataFrame(
-        {
-            "opportunity_id": opps["opportunity_id"].to_numpy()[idx],
-            "snapshot_date": _period_end(months, mode),
-        }
-    )
-
-
-def _prepare_history(hist: pd.DataFrame) -> pd.DataFrame:
-    """Per history row, the running state of its deal: stage run start, counts, first amount."""
-    h = hist.sort_values(["opportunity_id", "changed_at"], kind="stable").reset_index(drop=True)
-    g = h.groupby("opportunity_id", sort=False)
-    h["amount"] = g["amount"].ffill() if "amount" in h else np.nan
-    h["close_date"] = g["close_date"].ffill() if "close_date" in h else pd.NaT
-    oid = h["opportunity_id"].to_numpy(dtype=object)
-    stage = h["stage"].astype(object).to_numpy()
-    new_deal = pd.Series(np.r_[True, oid[1:] != oid[:-1]], index=h.index)
-    stage_change = pd.Series(np.r_[True, stage[1:] != stage[:-1]], index=h.index) | new_deal
-    run = stage_change.cumsum()
-    h["stage_since"] = h.groupby(run)["changed_at"].transform("first")
-    h["stage_changes"] = stage_change.astype(int).groupby(oid, sort=False).cumsum() - 1
-    prev_close = h["close_date"].shift().where(~new_deal)
-    pushed = (h["close_date"] > prev_close).fillna(False).astype(bool)
-    h["close_date_pushes"] = pushed.astype(int).groupby(oid, sort=False).cumsum()
-    slip = (h["close_date"] - prev_close).dt.days.where(pushed, 0).fillna(0)
-    h["slip_days"] = slip.groupby(oid, sort=False).cumsum()
-    prev_amount = h["amount"].shift().where(~new_deal)
-    changed = ((h["amount"] != prev_amount) & prev_amount.notna() & h["amount"].notna()).astype(int)
-    h["amount_changes"] = changed.groupby(oid, sort=False).cumsum()
-    h["first_amount"] = g["amount"].transform("first")
-    return h
 
 
 def _closed_running(opps: pd.DataFrame, by: str | None, as_of: pd.Timestamp) -> pd.DataFrame:
@@ -286,7 +180,9 @@ def build_snapshots(
     hist = _with_ns_dates(tables.get("opportunity_history"), ("changed_at", "close_date"))
     accounts = _with_ns_dates(tables.get("accounts"), ("created_at",))
     mode = resolve_mode(tables, mode)
-    as_of = _as_of(tables) if as_of is None or as_of == "" else pd.Timestamp(as_of).normalize()
+    as_of = (
+        extract_date(tables) if as_of is None or as_of == "" else pd.Timestamp(as_of).normalize()
+    )
     use_history = mode in PERIODIC and hist is not None and len(hist) > 0
     pairs = snapshot_pairs(
         opps,
@@ -314,7 +210,7 @@ def build_snapshots(
     state_amount = rows["amount"].astype(float)
     rows["expected_close_date"] = pd.NaT
     if use_history:
-        h = _prepare_history(hist)
+        h = prepare_history(hist)
         rows["_t_end"] = t + pd.Timedelta(days=1) - pd.Timedelta(nanoseconds=1)
         keep = [
             "opportunity_id",

@@ -21,27 +21,18 @@ import lightgbm as lgb
 import numpy as np
 import pandas as pd
 
+from revlib.scoring.boosting import (
+    LGB_DEFAULTS,
+    categorical_columns,
+    category_levels,
+    encode,
+    train_booster,
+)
+from revlib.scoring.close_dates import CloseDateModel
+from revlib.scoring.evaluation import log_loss
 from revlib.scoring.features import build_snapshots
 from revlib.scoring.splits import holdout_split
 
-LGB_DEFAULTS: dict[str, Any] = {
-    "objective": "binary",
-    "learning_rate": 0.05,
-    "num_leaves": 31,
-    "min_data_in_leaf": 40,
-    "feature_fraction": 0.9,
-    "bagging_fraction": 0.8,
-    "bagging_freq": 1,
-    "lambda_l2": 1.0,
-    "cat_smooth": 10.0,
-    "cat_l2": 10.0,
-    "min_data_per_group": 50,
-    "max_cat_to_onehot": 4,
-    "verbose": -1,
-    "deterministic": True,
-    "force_row_wise": True,
-    "num_threads": 1,  # small data: one thread is fastest and immune to busy machines
-}
 TRAIN_DEFAULTS: dict[str, Any] = {
     "num_boost_round": 2000,
     "early_stopping_rounds": 100,
@@ -51,45 +42,6 @@ TRAIN_DEFAULTS: dict[str, Any] = {
 }
 CALIBRATIONS = ("auto", "isotonic", "platt", "none")
 EPS = 1e-6
-
-
-# ----------------------------------------------------------------------------- encoding
-
-
-def categorical_columns(frame: pd.DataFrame, feature_columns: Sequence[str]) -> list[str]:
-    """Feature columns that are text, category or boolean (LightGBM treats them as categories)."""
-    return [
-        c
-        for c in feature_columns
-        if not pd.api.types.is_numeric_dtype(frame[c]) or pd.api.types.is_bool_dtype(frame[c])
-    ]
-
-
-def category_levels(frame: pd.DataFrame, columns: Sequence[str]) -> dict[str, list[str]]:
-    """Sorted levels seen in training, per categorical column; others become missing later."""
-    return {c: sorted(frame[c].dropna().astype(str).unique().tolist()) for c in columns}
-
-
-def encode(
-    frame: pd.DataFrame, feature_columns: Sequence[str], levels: Mapping[str, Sequence[str]]
-) -> np.ndarray:
-    """Feature matrix (float64): numbers as they are, categories as codes into ``levels``."""
-    out = np.empty((len(frame), len(feature_columns)), dtype=np.float64)
-    for j, c in enumerate(feature_columns):
-        if c in levels:
-            lookup = {v: float(i) for i, v in enumerate(levels[c])}
-            col = frame[c].astype("string")
-            out[:, j] = (
-                col.map(lookup)
-                .astype("float64")
-                .fillna(np.nan)
-                .to_numpy(dtype=float, na_value=np.nan)
-            )
-        else:
-            out[:, j] = pd.to_numeric(frame[c], errors="coerce").to_numpy(
-                dtype=float, na_value=np.nan
-            )
-    return out
 
 
 # ----------------------------------------------------------------------------- calibration
@@ -142,11 +94,6 @@ def apply_calibrator(cal: Mapping[str, Any], p: np.ndarray) -> np.ndarray:
     raise ValueError(f"unknown calibrator kind {cal['kind']!r}")
 
 
-def _log_loss(y: np.ndarray, p: np.ndarray) -> float:
-    p = np.clip(p, EPS, 1 - EPS)
-    return float(-np.mean(y * np.log(p) + (1 - y) * np.log(1 - p)))
-
-
 def fit_calibrator(
     p: np.ndarray, y: np.ndarray, *, kind: str = "auto", seed: int = 0, tol: float = 0.002
 ) -> dict[str, Any]:
@@ -175,7 +122,7 @@ def fit_calibrator(
                 pred[te] = p[te]
                 continue
             pred[te] = apply_calibrator(_fit_one_calibrator(k, p[tr], y[tr]), p[te])
-        losses[k] = _log_loss(y, pred)
+        losses[k] = log_loss(y, pred, eps=EPS)
     # The simpler calibrator wins unless a more flexible one lowers the CV log loss by > tol:
     # isotonic steps tie many deals at one probability, which only pays for itself when clear.
     best = "none"
@@ -203,7 +150,7 @@ class DealModel:
     levels: dict[str, list[str]]
     calibrator: dict[str, Any]
     meta: dict[str, Any] = field(default_factory=dict)
-    close_model: Any = None  # revlib.scoring.close_dates.CloseDateModel
+    close_model: CloseDateModel | None = None
 
     def matrix(self, rows: pd.DataFrame) -> np.ndarray:
         return encode(rows, self.feature_columns, self.levels)
@@ -301,8 +248,6 @@ class DealModel:
     @classmethod
     def from_artifacts(cls, model_text: str, meta: Mapping[str, Any]) -> DealModel:
         """Rebuild a model from :meth:`to_artifacts` output (the text model and the metadata)."""
-        from revlib.scoring.close_dates import CloseDateModel
-
         booster = lgb.Booster(model_str=model_text)
         booster.best_iteration = int(meta.get("best_iteration", 0))
         close = meta.get("close_date_model")
@@ -314,32 +259,6 @@ class DealModel:
             meta={k: v for k, v in meta.items() if k not in ("close_date_model",)},
             close_model=CloseDateModel.from_dict(close) if close else None,
         )
-
-
-def train_booster(
-    X: np.ndarray,
-    y: np.ndarray,
-    *,
-    X_stop: np.ndarray,
-    y_stop: np.ndarray,
-    categorical: Sequence[int],
-    params: Mapping[str, Any],
-    num_boost_round: int,
-    early_stopping_rounds: int,
-) -> lgb.Booster:
-    """Train LightGBM with early stopping on (X_stop, y_stop); categorical columns by index."""
-    train_set = lgb.Dataset(X, label=y, categorical_feature=list(categorical), free_raw_data=False)
-    stop_set = lgb.Dataset(
-        X_stop, label=y_stop, reference=train_set, categorical_feature=list(categorical)
-    )
-    return lgb.train(
-        dict(params),
-        train_set,
-        num_boost_round=num_boost_round,
-        valid_sets=[stop_set],
-        valid_names=["stop"],
-        callbacks=[lgb.early_stopping(early_stopping_rounds, verbose=False)],
-    )
 
 
 def fit_deal_model(
@@ -403,7 +322,7 @@ def fit_deal_model(
             early_stopping_rounds=int(cfg["early_stopping_rounds"]),
         )
         p_stop = candidate.predict(X[stop], num_iteration=candidate.best_iteration or None)
-        tried[int(leaves)] = _log_loss(y[stop], p_stop)
+        tried[int(leaves)] = log_loss(y[stop], p_stop, eps=EPS)
         if (
             booster is None
             or tried[int(leaves)] < min(v for k, v in tried.items() if k != int(leaves)) - 1e-12

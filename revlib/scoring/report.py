@@ -9,16 +9,16 @@ import numpy as np
 import pandas as pd
 
 from revlib.scoring.evaluation import (
-    brier_score,
+    brier_score_loss,
     calibration_error,
     log_loss,
-    pr_auc,
-    roc_auc,
+    pr_auc_score,
+    roc_auc_score,
     snapshot_truth,
     truth_comparison,
     verdict,
 )
-from revlib.scoring.pipeline import (
+from revlib.scoring.workflow import (
     MODEL_NAMES,
     Evaluation,
     calibration_curves,
@@ -42,9 +42,9 @@ def settings(fast: bool, *, snapshot: str, has_history: bool) -> dict[str, Any]:
 
 
 DEFINITIONS = {
-    "ROC AUC": roc_auc,
-    "PR AUC": pr_auc,
-    "Brier score": brier_score,
+    "ROC AUC": roc_auc_score,
+    "PR AUC": pr_auc_score,
+    "Brier score": brier_score_loss,
     "Log loss": log_loss,
     "Calibration error": calibration_error,
 }
@@ -133,14 +133,14 @@ def headline_cards(
             "value": f"{c.loc['lightgbm', 'roc_auc']:.3f}",
             "sub": f"best baseline {MODEL_NAMES.get(best_base, best_base)}: {c.loc[best_base, 'roc_auc']:.3f}",
             "status": "good" if beats else "warning",
-            "definition": roc_auc,
+            "definition": roc_auc_score,
         },
         {
             "label": "Held-out Brier score",
             "value": f"{c.loc['lightgbm', 'brier']:.3f}",
             "sub": f"stage win rate {c.loc['stage_rate', 'brier']:.3f}, logistic {c.loc['logistic', 'brier']:.3f}",
             "status": "good" if beats else "warning",
-            "definition": brier_score,
+            "definition": brier_score_loss,
         },
     ]
 

@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from revlib.pipeline_history import extract_date
 from revlib.scoring.baselines import LogisticBaseline, StageRateBaseline
 from revlib.scoring.close_dates import (
     close_date_accuracy,
@@ -18,7 +19,12 @@ from revlib.scoring.close_dates import (
     period_end,
     prob_close_in_period,
 )
-from revlib.scoring.evaluation import brier_score, calibration_table, compare_models, lift_table
+from revlib.scoring.evaluation import (
+    brier_score_loss,
+    calibration_table,
+    compare_models,
+    lift_table,
+)
 from revlib.scoring.explain import top_factors
 from revlib.scoring.model import DealModel, fit_deal_model
 from revlib.scoring.splits import final_training_rows, split_rows
@@ -148,7 +154,7 @@ def _close_evaluation(
     ends = period_end(test["snapshot_date"], period="quarter")
     actual = ((test["won"] == 1) & (test["outcome_date"] <= ends)).astype(float).to_numpy()
     period = {
-        "brier": brier_score(actual, np.clip(p, 0, 1)),
+        "brier": brier_score_loss(actual, np.clip(p, 0, 1)),
         "predicted_wins_in_quarter": float(p.sum()),
         "actual_wins_in_quarter": float(actual.sum()),
         "n": int(len(test)),
@@ -237,9 +243,7 @@ def score_pipeline(
     comparable won deals took; no close month then), stage, amount, expected_close_date,
     p_close_in_period (won by the end of the coming ``period``), account_id, owner.
     """
-    from revlib.scoring.features import _as_of
-
-    as_of = _as_of(tables) if as_of is None else pd.Timestamp(as_of).normalize()
+    as_of = extract_date(tables) if as_of is None else pd.Timestamp(as_of).normalize()
     rows = model.snapshot(tables, as_of=as_of)
     p = model.predict_rows(rows)
     out = pd.DataFrame({"opportunity_id": rows["opportunity_id"], "win_probability": p})

@@ -8,18 +8,15 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from revlib.forecasting._common import (
-    TYPES,
-    check_opportunities,
-    month_start,
-    next_period,
-    period_start,
-)
-from revlib.forecasting.pipeline import (
+from revlib.forecasting._common import TYPES, next_period, period_start
+from revlib.pipeline_history import (
     NO_HISTORY_STAGE,
-    _has_history,
-    _prepare_history,
+    check_opportunities,
+    has_history,
+    month_start,
     pipeline_as_of,
+    prepare_history,
+    stage_win_rates,
 )
 
 
@@ -99,8 +96,8 @@ def stage_aging(
     """
     t = pd.Timestamp(as_of).normalize()
     deals = open_deals.copy()
-    if _has_history(history):
-        h = history if "stage_since" in history.columns else _prepare_history(history)
+    if has_history(history):
+        h = history if "stage_since" in history.columns else prepare_history(history)
         h = h[h["changed_at"] < t]
         # completed stage spells: a run of one stage followed by a different stage
         nxt = h.groupby("opportunity_id")["stage"].shift(-1)
@@ -156,7 +153,9 @@ def stage_conversion(
     history: pd.DataFrame | None, opportunities: pd.DataFrame, *, as_of
 ) -> pd.DataFrame:
     """Conversion by stage: of the deals that reached a stage and closed before ``as_of``, the
-    share that were won. Ratio in [0, 1]. Stages in the order deals first reach them (median
+    share that were won. Ratio in [0, 1]: :func:`revlib.pipeline_history.stage_win_rates` with
+    the ``"deal"`` rule and no prior over every history change (a deal counts once in each
+    stage it reached, however long it stayed). Stages in the order deals first reach them (median
     position); without history, one row for all deals.
 
     Columns: stage, order, reached (deals that reached the stage and have closed), won, win_rate.
@@ -164,7 +163,7 @@ def stage_conversion(
     opps = check_opportunities(opportunities)
     t = pd.Timestamp(as_of).normalize()
     closed = opps[(opps["status"] != "open") & (opps["close_date"] < t)].set_index("opportunity_id")
-    if not _has_history(history):
+    if not has_history(history):
         won = int((closed["status"] == "won").sum())
         return pd.DataFrame(
             {
@@ -175,17 +174,22 @@ def stage_conversion(
                 "win_rate": [won / len(closed) if len(closed) else np.nan],
             }
         )
-    h = history if "stage_since" in history.columns else _prepare_history(history)
+    h = history if "stage_since" in history.columns else prepare_history(history)
     h = h[(h["changed_at"] < t) & h["opportunity_id"].isin(closed.index)]
     h = h.assign(pos=h.groupby("opportunity_id").cumcount())
-    reached = h.groupby(["stage", "opportunity_id"])["pos"].min().reset_index()
-    reached["won"] = reached["opportunity_id"].map(closed["status"] == "won").astype(bool)
-    out = (
-        reached.groupby("stage")
-        .agg(order=("pos", "median"), reached=("opportunity_id", "size"), won=("won", "sum"))
-        .reset_index()
+    # every change is a snapshot: a deal counts once in each stage it reached (rule "deal")
+    h["won"] = h["opportunity_id"].map(closed["status"] == "won").astype(float)
+    rates = stage_win_rates(h, rule="deal", prior=0.0, by=("stage",))
+    order = h.groupby(["stage", "opportunity_id"])["pos"].min().groupby("stage").median()
+    out = pd.DataFrame(
+        {
+            "stage": rates["stage"].astype(str),
+            "order": rates["stage"].astype(str).map(order.rename(index=str)).to_numpy(float),
+            "reached": rates["closed"].astype(int),
+            "won": rates["won"].astype(int),
+            "win_rate": rates["win_rate"],
+        }
     )
-    out["win_rate"] = out["won"] / out["reached"]
     # the final stages of closed deals (e.g. closed_won) are outcomes, not steps of the funnel
     terminal = set(opps.loc[opps["status"] != "open", "stage"].astype(str)) - set(
         opps.loc[opps["status"] == "open", "stage"].astype(str)

@@ -35,17 +35,18 @@ from revlib.forecasting._common import (
     DAYS_PER_MONTH,
     TYPES,
     check_period,
+    logit,
     next_period,
     period_label,
     period_start,
 )
 from revlib.forecasting.closing import ClosingModel, fit_closing_model, outcome_table
-from revlib.forecasting.creation import _amount_pools, _draw_amounts, creation_rates
-from revlib.forecasting.curves import _km_table, _logit, created_to_close_curves, size_effects
-from revlib.forecasting.pipeline import (
-    _book,
+from revlib.forecasting.creation import amount_pools, creation_rates, draw_amounts
+from revlib.forecasting.curves import created_to_close_curves, km_table, size_effects
+from revlib.pipeline_history import (
     lookup_rates,
     pipeline_as_of,
+    pipeline_book,
     snapshots,
     stage_win_rates,
 )
@@ -204,7 +205,7 @@ def forecast_bookings(
     check_period(period)
     if n_simulations < 1:
         raise ValueError(f"n_simulations must be >= 1, got {n_simulations}")
-    book = _book(opportunities, history)
+    book = pipeline_book(opportunities, history)
     opps = book.opps
     t = pd.Timestamp(as_of).normalize()
     has_history = book.h_opp is not None
@@ -228,7 +229,7 @@ def forecast_bookings(
     # grid of quantiles of each type's win-odds uncertainty
     deals = pipeline_as_of(book, as_of=t)
     snaps = snapshots(book, as_of=t, months=cfg["lookback_months"])
-    rates = stage_win_rates(snaps, prior_strength=cfg["prior_strength"])
+    rates = stage_win_rates(snaps, rule="snapshot", prior=cfg["prior_strength"])
     deals["stage_win_rate"] = lookup_rates(deals, rates)["win_rate"]
     timing = cfg["timing"]
     if timing == "auto":
@@ -279,7 +280,7 @@ def forecast_bookings(
             out = np.zeros((n_deals, 2 * weeks + 1))
             for k in dict.fromkeys(keys):
                 m = np.array([kk == k for kk in keys], dtype=bool)
-                out[m] = _km_table(age[k], ages[m], extra[m], weeks)
+                out[m] = km_table(age[k], ages[m], extra[m], weeks)
             return out
 
     if win_probability is not None and n_deals:
@@ -291,7 +292,7 @@ def forecast_bookings(
         cond = _win_given_close(tables(shift), weeks)
         has = ~np.isnan(given) & (cond > 0)
         shift = shift.copy()
-        shift[has] += _logit(given[has]) - _logit(cond[has])
+        shift[has] += logit(given[has], eps=1e-6) - logit(cond[has], eps=1e-6)
     grid_tables = (
         np.stack([tables(shift + zg * sd) for zg in z_grid])
         if n_deals
@@ -311,7 +312,7 @@ def forecast_bookings(
 
     # deals not yet created
     crt = creation_rates(opps, as_of=t, months=cfg["creation_months"], trend=cfg["creation_trend"])
-    pools = _amount_pools(opps, as_of=t, months=cfg["amount_months"])
+    pools = amount_pools(opps, as_of=t, months=cfg["amount_months"])
     day_mid = np.arange(int(horizon)) + 0.5  # days after as_of on which new deals can be created
 
     n = n_simulations
@@ -365,7 +366,7 @@ def forecast_bookings(
             when = born + tm
             k_idx = np.searchsorted(bounds, when, side="right") - 1
             ok = wn & (k_idx >= 0) & (k_idx < n_periods)
-            amt = _draw_amounts(pool, tm[ok], rng)
+            amt = draw_amounts(pool, tm[ok], rng)
             flat = sims[ok] * n_periods + k_idx[ok]
             future_draws[sl, :, type_idx[ty]] += np.bincount(
                 flat, weights=amt, minlength=c * n_periods
@@ -406,7 +407,7 @@ def stage_weighted_forecast(
     deals expected to close in the period of amount x its stage's historical win rate (without
     expected close dates, every open deal). ARR; ``lower80`` / ``upper80`` from a normal
     approximation with variance sum p(1 - p) amount^2."""
-    book = _book(opportunities, history)
+    book = pipeline_book(opportunities, history)
     opps = book.opps
     t = pd.Timestamp(as_of).normalize()
     start = period_start(t, period)
@@ -418,7 +419,11 @@ def stage_weighted_forecast(
         ].sum()
     )
     deals = pipeline_as_of(book, as_of=t)
-    rates = stage_win_rates(snapshots(book, as_of=t, months=lookback_months))
+    rates = stage_win_rates(
+        snapshots(book, as_of=t, months=lookback_months),
+        rule="snapshot",
+        prior=BOOKINGS_DEFAULTS["prior_strength"],
+    )
     deals["stage_win_rate"] = lookup_rates(deals, rates)["win_rate"]
     return stage_weighted_from_deals(deals, won_so_far=won, start=start, end=end)
 

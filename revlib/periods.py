@@ -7,6 +7,7 @@ differ by 1 and month arithmetic is integer arithmetic. Quarters are calendar qu
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import overload
 
 import numpy as np
@@ -37,14 +38,16 @@ def month_starts(values: pd.Series | pd.Index) -> pd.Series | pd.DatetimeIndex:
     return index.to_period("M").to_timestamp().astype("datetime64[ns]")
 
 
+# The scalar overload names ``datetime`` (of which ``pd.Timestamp`` is a subclass): pandas has no
+# type information here, so an overload on ``pd.Timestamp`` would match every argument.
 @overload
-def month_number(value: pd.Timestamp) -> int: ...
+def month_number(value: datetime) -> int: ...
 @overload
 def month_number(value: pd.Series | pd.DatetimeIndex) -> np.ndarray: ...
 def month_number(value):
-    """Months since year 0: ``year * 12 + month - 1`` (a Timestamp gives an int, a datetime
-    Series or DatetimeIndex an int64 array)."""
-    if isinstance(value, pd.Timestamp):
+    """Months since year 0: ``year * 12 + month - 1`` (a Timestamp or datetime gives an int, a
+    datetime Series or DatetimeIndex an int64 array)."""
+    if isinstance(value, datetime):
         return value.year * 12 + value.month - 1
     if isinstance(value, pd.Series):
         value = value.dt
@@ -60,9 +63,9 @@ def month_from_number(number):
     if np.ndim(number) == 0:
         n = int(number)
         return pd.Timestamp(year=n // 12, month=n % 12 + 1, day=1)
-    n = np.asarray(number, dtype=np.int64)
+    ns = np.asarray(number, dtype=np.int64)
     return pd.DatetimeIndex(
-        pd.to_datetime({"year": n // 12, "month": n % 12 + 1, "day": np.ones_like(n)})
+        pd.to_datetime({"year": ns // 12, "month": ns % 12 + 1, "day": np.ones_like(ns)})
     ).astype("datetime64[ns]")
 
 

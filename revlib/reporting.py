@@ -13,11 +13,27 @@ import math
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypedDict
 
 import pandas as pd
 
-PALETTE = {
+
+class Palette(TypedDict):
+    """Report colours (hex strings); ``series`` is the colour cycle of multi-series plots."""
+
+    ink: str
+    muted: str
+    line: str
+    primary: str
+    good: str
+    warning: str
+    critical: str
+    info: str
+    success: str
+    series: list[str]
+
+
+PALETTE: Palette = {
     "ink": "#1f2937",
     "muted": "#6b7280",
     "line": "#e5e7eb",

@@ -3,6 +3,8 @@ contraction and expansion, so the tests know the truth."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
 
@@ -27,7 +29,11 @@ def simulate_company(
     months = pd.date_range("2022-01-01", periods=n_months, freq="MS")
     segments = rng.choice(list(SEGMENT_MRR), size=n_accounts, p=[0.6, 0.3, 0.1])
     start = rng.integers(0, int(n_months * 2 / 3), size=n_accounts)
-    accounts, subs, signals, usage, invoices = [], [], [], [], []
+    accounts: list[dict[str, Any]] = []
+    subs: list[dict[str, Any]] = []
+    signals: list[dict[str, Any]] = []
+    usage: list[dict[str, Any]] = []
+    invoices: list[dict[str, Any]] = []
     for i in range(n_accounts):
         acc = f"A{i:04d}"
         accounts.append(

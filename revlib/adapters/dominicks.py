@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import TypedDict
 
 import numpy as np
 import pandas as pd
@@ -30,8 +31,19 @@ FILE = "oj_large.csv"
 WEEK_ONE = pd.Timestamp("1989-09-14")
 BRANDS = ("dominicks", "minute.maid", "tropicana")
 ROWS = 28_947
+
+
+class PublishedElasticities(TypedDict):
+    """Published OLS price elasticities: per brand (brand -> elasticity) and pooled."""
+
+    by_brand: dict[str, float]
+    pooled_with_brand_intercepts: float
+    by_brand_not_featured: dict[str, float]
+    by_brand_featured: dict[str, float]
+
+
 # OLS elasticities from SOURCE.md ("Published elasticity figures", Taddy, Business Data Science).
-PUBLISHED = {
+PUBLISHED: PublishedElasticities = {
     "by_brand": {"dominicks": -3.3775, "minute.maid": -3.3207, "tropicana": -2.7118},
     "pooled_with_brand_intercepts": -3.1387,
     "by_brand_not_featured": {"dominicks": -2.7742, "minute.maid": -1.9912, "tropicana": -2.0384},

@@ -13,6 +13,7 @@ A channel that lowers conversion gets a negative credit.
 from __future__ import annotations
 
 from math import factorial
+from typing import TypeVar
 
 import numpy as np
 import pandas as pd
@@ -25,7 +26,11 @@ BASELINE = "(baseline)"
 MAX_CHANNELS_PER_JOURNEY = 20
 
 
-def _sigmoid(z: np.ndarray) -> np.ndarray:
+_Z = TypeVar("_Z", np.ndarray, float)
+
+
+def _sigmoid(z: _Z) -> _Z:
+    """Logistic function ``1 / (1 + exp(-z))``, elementwise (a float gives a numpy float)."""
     return 0.5 * (1.0 + np.tanh(0.5 * z))
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -196,7 +197,7 @@ def attribution_error(
 
 def attribution_cards(
     by_channel: pd.DataFrame, *, errors: pd.DataFrame | None = None, team: str = "position"
-) -> list[dict]:
+) -> list[dict[str, Any]]:
     """Headline cards: revenue attributed, the team model's top channel, the channel the
     models disagree on most, and (with ``errors``) the model closest to the truth."""
     team_rows = by_channel[
@@ -209,7 +210,7 @@ def attribution_cards(
     spread = (wide.max(axis=1) - wide.min(axis=1)).sort_values(ascending=False)
     ch = spread.index[0]
     lo, hi = wide.loc[ch].idxmin(), wide.loc[ch].idxmax()
-    cards = [
+    cards: list[dict[str, Any]] = [
         {
             "label": "Revenue attributed",
             "value": f"${total / 1e6:.2f}M" if total >= 1e6 else f"${total:,.0f}",

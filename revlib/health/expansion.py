@@ -134,7 +134,7 @@ def trigger_history(
         part = onsets[onsets["trigger"] == trig.name]
         n, k = len(part), int(part["expanded"].sum())
         post = beta_posterior(k, n, prob=prob).iloc[0] if n else None
-        if n >= min_onsets:
+        if post is not None and n >= min_onsets:  # post is None only without onsets
             p, p_src = float(post["mean"]), f"history ({k} of {n} onsets expanded)"
         elif trig.team_probability is not None:
             p, p_src = trig.team_probability, f"team assumption (only {n} observed onsets)"

@@ -42,7 +42,7 @@ def headline_cards(
     best_exp = (
         opportunities[opportunities["best_for_account"]] if len(opportunities) else opportunities
     )
-    cards = [
+    cards: list[dict[str, Any]] = [
         {
             "label": "Paying accounts scored",
             "value": reporting.number(len(snapshot)),

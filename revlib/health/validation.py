@@ -387,7 +387,7 @@ def churn_benchmark(
         "Suggested weights": -weighted_score(
             test, rubric, dict(zip(weights["signal"], weights["suggested_points"], strict=True))
         ),
-        "LightGBM": model.predict_proba(xtest)[:, 1],
+        "LightGBM": np.asarray(model.predict_proba(xtest))[:, 1],
     }
     if attributes is not None:
         extra = [c for c in attributes.columns if c not in ("account_id", "month")]
@@ -401,7 +401,8 @@ def churn_benchmark(
             cols + extra
         ]
         big = LGBMClassifier(**config).fit(big_train, train[target].to_numpy(dtype=int))
-        risks["LightGBM + account size, tier, tenure"] = big.predict_proba(big_test)[:, 1]
+        big_proba = np.asarray(big.predict_proba(big_test))
+        risks["LightGBM + account size, tier, tenure"] = big_proba[:, 1]
     auc_rows, roc = [], {}
     for name, risk in risks.items():
         res = auc_score(y, risk, groups=groups, n_boot=n_boot, seed=seed)

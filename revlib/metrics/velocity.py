@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from typing import TypedDict
 
 import pandas as pd
 
@@ -10,6 +11,31 @@ from revlib.periods import month_end, month_start
 
 MILESTONE_LEVELS = (0.90, 0.95, 0.99, 1.00)
 DAYS_PER_MONTH = 365 / 12
+
+
+class ArrProgress(TypedDict):
+    """:func:`arr_progress`: progress (ratio) and remaining (reporting currency per year)."""
+
+    progress: float
+    remaining: float
+
+
+class ArrVelocity(ArrProgress):
+    """:func:`arr_velocity`: dates as ``YYYY-MM-DD``; ARR and velocities in reporting currency
+    (per year; per day, week and month)."""
+
+    as_of: str
+    target_date: str
+    days_to_target: int
+    arr: float
+    arr_target: float
+    required_daily_velocity: float
+    required_weekly_velocity: float
+    required_monthly_velocity: float
+    actual_daily_velocity: float
+    actual_weekly_velocity: float
+    actual_monthly_velocity: float
+    on_track: bool
 
 
 def _arr_series(movements: pd.DataFrame) -> pd.Series:
@@ -39,7 +65,7 @@ def yoy_growth(movements: pd.DataFrame, month: str | pd.Timestamp) -> float:
     return now / then - 1 if then > 0 else float("nan")
 
 
-def arr_progress(arr: float, arr_target: float) -> dict[str, float]:
+def arr_progress(arr: float, arr_target: float) -> ArrProgress:
     """Progress to target: progress = ARR / target (ratio, 1.0 = reached) and remaining =
     target - ARR (reporting currency per year; negative once exceeded)."""
     if not arr_target > 0:
@@ -81,7 +107,7 @@ def arr_velocity(
     as_of: str | pd.Timestamp,
     arr_target: float,
     target_date: str | pd.Timestamp,
-) -> dict[str, float | bool | str]:
+) -> ArrVelocity:
     """On track: the actual daily ARR velocity is at least the required daily velocity. Weekly
     velocity = 7 x daily, monthly = 365/12 x daily (reporting currency of ARR per period).
 

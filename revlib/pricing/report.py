@@ -57,7 +57,7 @@ def elasticity_cards(
     inelastic = int((summary["hdi_3%"] > -1).sum())
     gain = float(recs["objective_recommended"].sum() / recs["objective_today"].sum() - 1)
     edge = int((recs["at_edge"] != "").sum())
-    cards = [
+    cards: list[dict[str, Any]] = [
         {
             "label": "Pooled price elasticity",
             "value": f"{pooled['mean']:.2f}",

@@ -84,7 +84,7 @@ def load_rules(raw: Mapping[str, Any] | None = None) -> dict[str, Any]:
         raise ValueError("pricing rules are invalid: " + "; ".join(problems))
     return {
         "currency": str(raw.get("currency", "USD")),
-        "annual_discount": float(disc),
+        "annual_discount": float(disc or 0),
         "tiers": pd.DataFrame(tiers),
         "geo": pd.DataFrame(geo),
         "quote_factors": pd.DataFrame(factors),

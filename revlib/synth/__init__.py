@@ -9,6 +9,7 @@ contract and whose ``truth`` holds every true parameter behind them (documented 
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 from pathlib import Path
 
 from revlib import data
@@ -58,11 +59,8 @@ def synth_command(
     fmt: str = "csv",
 ) -> Path:
     """Generate a company and write it to ``out`` (``revlib synth``); returns the output directory."""
-    config = SynthConfig(
-        seed=seed,
-        accounts=accounts,
-        months=months,
-        **({"start": start} if start is not None else {}),
-    )
+    config = SynthConfig(seed=seed, accounts=accounts, months=months)
+    if start is not None:
+        config = replace(config, start=start)
     write_company(generate_company(config), out, fmt=fmt)
     return Path(out)

@@ -388,10 +388,10 @@ class Calendar:
         """Day offset of the first day after the data window (snapshot = end_day - 1)."""
         return int(self.month_start(self.months))
 
-    def month_start(self, m: np.ndarray | int) -> np.ndarray:
+    def month_start(self, m: np.ndarray | int | np.integer) -> np.ndarray:
         return self.bounds[np.asarray(m) + self.pre]
 
-    def month_len(self, m: np.ndarray | int) -> np.ndarray:
+    def month_len(self, m: np.ndarray | int | np.integer) -> np.ndarray:
         m = np.asarray(m)
         return self.bounds[m + self.pre + 1] - self.bounds[m + self.pre]
 

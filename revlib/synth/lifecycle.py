@@ -85,7 +85,7 @@ class Ledger:
     events: list = field(default_factory=list)  # movements with reasons
     exp_opps: list = field(default_factory=list)  # expansion attempts
     renewals: list = field(default_factory=list)
-    monthly_truth: list = field(default_factory=list)
+    monthly_truth: list[dict[str, int | float | None]] = field(default_factory=list)
     write_off: list = field(default_factory=list)  # (account, day) of churn of bad payers
     overage_usd: list = field(default_factory=list)  # usage revenue per month (USD)
 
@@ -190,7 +190,7 @@ def simulate(
         ms, ml = int(cal.month_start(m)), int(cal.month_len(m))
         bill_day = ms + np.minimum(bill_dom, ml - 1)
         rand_day = ms + rng.integers(0, ml, n)
-        truth = {"month": m}
+        truth: dict[str, int | float | None] = {"month": m}
         risk = np.flatnonzero(active)
         if prev is not None and len(risk):
             tenure = m - cust.created_month[risk]

@@ -269,7 +269,9 @@ def opportunity_tables(
                 "stage": STAGE_NAMES[stage],
                 "status": np.where(closed, np.where(won, "won", "lost"), "open").astype(object),
                 "owner": reps.names[deals.owner[keep]],
-                "lead_source": np.where(src >= 0, _labels(CHANNELS, np.maximum(src, 0)), None),
+                "lead_source": np.where(
+                    src >= 0, _labels(CHANNELS, np.maximum(src, 0)), np.array(None, dtype=object)
+                ),
                 "competitor": _labels(COMPETITORS, deals.competitor[keep]),
                 "discount_pct": deals.discount[keep],
             }

@@ -27,16 +27,17 @@ setup: $(STAMP) ## create or update the virtual environment .venv
 report: $(STAMP) ## run every report notebook on the sample data into reports/<timestamp>/ (ARGS="..." for revlib run options)
 	$(BIN)/revlib run $(ARGS)
 
-test: $(STAMP) ## run the whole test suite: unit, property, slow recovery tests, notebooks (nbval) and the runner
-	$(BIN)/python -m pytest tests notebooks --nbval-lax --nbval-current-env --nbval-cell-timeout=900 -p no:cacheprovider $(ARGS)
+test: $(STAMP) ## the whole suite: nbval over every notebook, then unit, property, recovery, runner and report tests
+	$(BIN)/python -m pytest notebooks tests --nbval-lax --nbval-current-env --nbval-cell-timeout=900 $(ARGS)
 
 test-fast: $(STAMP) ## unit tests only (no notebooks, no slow tests)
-	$(BIN)/python -m pytest tests -m "not slow" -p no:cacheprovider $(ARGS)
+	$(BIN)/python -m pytest tests -m "not slow and not notebooks" $(ARGS)
 
-lint: $(STAMP) ## ruff lint + format check (code and notebooks), notebooks committed without outputs
+lint: $(STAMP) ## ruff lint + format check (code and notebooks), mypy on revlib, notebooks committed without outputs
 	$(BIN)/ruff check revlib tests benchmarks notebooks
 	$(BIN)/ruff format --check revlib tests benchmarks notebooks
-	$(BIN)/python -m pytest -q -p no:cacheprovider tests/test_notebooks.py
+	$(BIN)/python -m mypy
+	$(BIN)/python -m pytest -q tests/test_notebooks.py
 
 format: $(STAMP) ## ruff fix + format
 	$(BIN)/ruff check --fix revlib tests benchmarks notebooks

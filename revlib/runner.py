@@ -154,6 +154,8 @@ def discover_notebooks(notebooks_dir: str | os.PathLike) -> dict[str, NotebookIn
 
 # The parameters every notebook means the same way; the runner accepts them in every run and
 # passes each to the notebooks that declare it (a notebook where one would do nothing omits it).
+# The runner's defaults are for reports: full settings (`fast=False`). A notebook's own default
+# is for exploring in JupyterLab and for nbval (`fast: bool = True`, quick, with a banner).
 SHARED_PARAMETERS: dict[str, Parameter] = {
     "fast": Parameter("fast", "bool", False),
     "seed": Parameter("seed", "int", 42),
@@ -319,7 +321,11 @@ def resolve_parameters(
                 )
             else:
                 chosen[key] = value
-        converted = {}
+        converted = {
+            key: shared.default
+            for key, shared in SHARED_PARAMETERS.items()
+            if key in nb.parameters and key not in chosen
+        }
         for key, value in chosen.items():
             try:
                 converted[key] = nb.parameters[key].convert(value)

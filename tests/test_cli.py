@@ -47,7 +47,9 @@ def test_documented_run_commands_plan_as_written(command: str, tmp_path: Path) -
 
 def test_readme_parameter_example_is_a_float() -> None:
     plan = plan_run(["arr_tracker"], params=["arr_target=5e6"], root=ROOT)
-    assert plan.parameters["arr_tracker"] == {"arr_target": 5e6}
+    # as_of is a shared parameter: the runner passes its default (the data's last period)
+    assert plan.parameters["arr_tracker"] == {"arr_target": 5e6, "as_of": ""}
+    assert type(plan.parameters["arr_tracker"]["arr_target"]) is float
 
 
 def test_help_and_version_do_not_import_pandas() -> None:

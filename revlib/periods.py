@@ -89,6 +89,15 @@ def next_period(start: pd.Timestamp, period: str) -> pd.Timestamp:
     return pd.Timestamp(start) + pd.DateOffset(months=1 if check_period(period) == "month" else 3)
 
 
+def period_ends(values: pd.Series | pd.Index, period: str) -> pd.Series | pd.DatetimeIndex:
+    """Last day of the month or calendar quarter that contains each value, vectorised (the time
+    of day is kept; nulls stay null). A Series gives a Series on the same index, an Index a
+    DatetimeIndex."""
+    off = pd.offsets.MonthEnd(0) if check_period(period) == "month" else pd.offsets.QuarterEnd(0)
+    ends = pd.DatetimeIndex(values) + off
+    return pd.Series(ends, index=values.index) if isinstance(values, pd.Series) else ends
+
+
 def period_label(start: pd.Timestamp, period: str) -> str:
     """``2024-03`` for a month, ``2024-Q1`` for a quarter."""
     start = pd.Timestamp(start)

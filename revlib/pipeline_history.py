@@ -22,9 +22,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import TypeGuard
 
 import numpy as np
 import pandas as pd
+
+from revlib.periods import month_from_number, month_number, month_start
 
 NO_HISTORY_STAGE = "(no history)"
 OPPORTUNITY_COLUMNS = (
@@ -40,14 +43,6 @@ EPOCH_SUNDAY = pd.Timestamp("1970-01-04")  # week ends (weekly snapshots) are Su
 
 
 # ----------------------------------------------------------------------------- inputs
-
-
-def month_start(date) -> pd.Timestamp:
-    """First day of the month containing ``date`` (midnight)."""
-    ts = pd.Timestamp(date)
-    if ts is pd.NaT:
-        raise ValueError(f"expected a date, got {date!r}")
-    return ts.normalize().replace(day=1)
 
 
 def check_opportunities(opportunities: pd.DataFrame) -> pd.DataFrame:
@@ -96,8 +91,8 @@ def extract_date(tables: Mapping[str, pd.DataFrame]) -> pd.Timestamp:
 # ----------------------------------------------------------------------------- history
 
 
-def has_history(history: pd.DataFrame | None) -> bool:
-    """Whether an ``opportunity_history`` table was given and holds rows."""
+def has_history(history: pd.DataFrame | None) -> TypeGuard[pd.DataFrame]:
+    """Whether an ``opportunity_history`` table was given and holds rows (narrows the type)."""
     return history is not None and len(history) > 0
 
 
@@ -150,20 +145,23 @@ def prepare_history(history: pd.DataFrame) -> pd.DataFrame:
 
 
 def _period_no(d: pd.Series | pd.DatetimeIndex, mode: str) -> np.ndarray:
-    """Index of the month (or week ending Sunday) containing each date."""
+    """Index of the week ending Sunday (weekly) or the month number
+    (:func:`~revlib.periods.month_number`) of each date, as floats (NaN for a null date)."""
     d = pd.DatetimeIndex(d)
     if mode == "weekly":
         return np.ceil(np.asarray((d - EPOCH_SUNDAY).days, dtype="float64") / 7.0)
-    return np.asarray(d.year * 12 + d.month - 1, dtype="float64")
+    out = np.full(len(d), np.nan)
+    known = ~np.asarray(d.isna())
+    out[known] = month_number(d[known])
+    return out
 
 
 def _period_end(m: np.ndarray, mode: str) -> pd.DatetimeIndex:
-    """Last day (month end, or the Sunday) of each period index."""
+    """Last day (the Sunday, or the month end) of each period index from :func:`_period_no`."""
     m = np.asarray(m, dtype=int)
     if mode == "weekly":
         return pd.DatetimeIndex(EPOCH_SUNDAY + pd.to_timedelta(7 * m, unit="D"))
-    first = pd.to_datetime({"year": m // 12, "month": m % 12 + 1, "day": 1})
-    return pd.DatetimeIndex(first + pd.offsets.MonthEnd(0))
+    return pd.DatetimeIndex(month_from_number(m) + pd.offsets.MonthEnd(0))
 
 
 def snapshot_pairs(
@@ -225,6 +223,20 @@ def snapshot_pairs(
 
 
 @dataclass(frozen=True)
+class StageHistory:
+    """``opportunity_history`` as arrays, one element per change, sorted by (deal, changed_at);
+    ``first_row`` has one element per deal of the book."""
+
+    opp: np.ndarray  # position of the deal in the book's opportunities
+    at: np.ndarray  # changed_at, datetime64[ns]
+    stage: np.ndarray  # stage after the change (object)
+    amount: np.ndarray  # amount after the change (float, NaN if unknown)
+    close: np.ndarray  # expected close date after the change, datetime64[ns]
+    since: np.ndarray  # in this stage since, datetime64[ns]
+    first_row: np.ndarray  # first history row of each deal (-1 if none)
+
+
+@dataclass(frozen=True)
 class PipelineBook:
     """Opportunities (checked) and their history as arrays, for fast as-of lookups."""
 
@@ -232,16 +244,12 @@ class PipelineBook:
     created: np.ndarray  # datetime64[ns]
     close: np.ndarray
     is_open: np.ndarray  # status == "open"
-    h_opp: np.ndarray | None = None  # history rows sorted by (deal, changed_at): deal position
-    h_at: np.ndarray | None = None
-    h_stage: np.ndarray | None = None
-    h_amount: np.ndarray | None = None
-    h_close: np.ndarray | None = None
-    h_since: np.ndarray | None = None
-    first_row: np.ndarray | None = None  # first history row of each deal (-1 if none)
+    history: StageHistory | None = None  # None without opportunity_history
 
 
-def pipeline_book(opportunities: pd.DataFrame, history: pd.DataFrame | None) -> PipelineBook:
+def pipeline_book(
+    opportunities: pd.DataFrame | PipelineBook, history: pd.DataFrame | None
+) -> PipelineBook:
     if isinstance(opportunities, PipelineBook):
         return opportunities
     opps = check_opportunities(opportunities).reset_index(drop=True)
@@ -265,43 +273,44 @@ def pipeline_book(opportunities: pd.DataFrame, history: pd.DataFrame | None) -> 
     first[opp[starts]] = np.flatnonzero(starts)
     return PipelineBook(
         **base,
-        h_opp=opp,
-        h_at=h["changed_at"].to_numpy("datetime64[ns]"),
-        h_stage=h["stage"].astype(str).to_numpy(dtype=object),
-        h_amount=pd.to_numeric(h["amount"], errors="coerce").to_numpy(dtype=float),
-        h_close=h["close_date"].to_numpy("datetime64[ns]"),
-        h_since=h["stage_since"].to_numpy("datetime64[ns]"),
-        first_row=first,
+        history=StageHistory(
+            opp=opp,
+            at=h["changed_at"].to_numpy("datetime64[ns]"),
+            stage=h["stage"].astype(str).to_numpy(dtype=object),
+            amount=pd.to_numeric(h["amount"], errors="coerce").to_numpy(dtype=float),
+            close=h["close_date"].to_numpy("datetime64[ns]"),
+            since=h["stage_since"].to_numpy("datetime64[ns]"),
+            first_row=first,
+        ),
     )
 
 
 def _open_at(book: PipelineBook, t: pd.Timestamp) -> pd.DataFrame:
     opps = book.opps
-    t64 = np.datetime64(t, "ns")
+    t64: np.datetime64 = np.datetime64(t, "ns")
     idx = np.flatnonzero((book.created < t64) & (book.is_open | (book.close >= t64)))
     keep = ["opportunity_id", "type", "stage", "amount", "created_date"]
     keep += [c for c in ("account_id", "owner", "forecast_category") if c in opps.columns]
     out = opps.iloc[idx][keep].reset_index(drop=True)
     created = book.created[idx]
-    if book.h_opp is not None:
-        rows = np.flatnonzero(book.h_at < t64)
-        opp = book.h_opp[rows]
+    hist = book.history
+    if hist is not None:
+        rows = np.flatnonzero(hist.at < t64)
+        opp = hist.opp[rows]
         is_last = np.r_[opp[1:] != opp[:-1], True] if len(rows) else np.array([], bool)
         last_for = np.full(len(opps), -1)
         last_for[opp[is_last]] = rows[is_last]
         last = last_for[idx]
-        first = book.first_row[idx]
+        first = hist.first_row[idx]
         has, has_first = last >= 0, first >= 0
         stage = out["stage"].astype(str).to_numpy(dtype=object)
-        stage = np.where(has_first, book.h_stage[np.maximum(first, 0)], stage)
-        out["stage"] = pd.array(
-            np.where(has, book.h_stage[np.maximum(last, 0)], stage), dtype="str"
-        )
-        amt = np.where(has, book.h_amount[np.maximum(last, 0)], np.nan)
+        stage = np.where(has_first, hist.stage[np.maximum(first, 0)], stage)
+        out["stage"] = pd.array(np.where(has, hist.stage[np.maximum(last, 0)], stage), dtype="str")
+        amt = np.where(has, hist.amount[np.maximum(last, 0)], np.nan)
         out["amount"] = np.where(np.isnan(amt), out["amount"].to_numpy(float), amt)
         nat = np.datetime64("NaT", "ns")
-        out["expected_close"] = np.where(has, book.h_close[np.maximum(last, 0)], nat)
-        since = np.where(has, book.h_since[np.maximum(last, 0)], nat)
+        out["expected_close"] = np.where(has, hist.close[np.maximum(last, 0)], nat)
+        since = np.where(has, hist.since[np.maximum(last, 0)], nat)
         since = np.where(np.isnat(since), created, since)
         out["source"] = "history"
     else:
@@ -309,13 +318,15 @@ def _open_at(book: PipelineBook, t: pd.Timestamp) -> pd.DataFrame:
         out["expected_close"] = np.full(len(idx), np.datetime64("NaT", "ns"))
         since = created
         out["source"] = "approximate"
-    day = np.timedelta64(1, "D")
-    out["age_days"] = ((t64 - created) / day).astype(float)
-    out["stage_days"] = ((t64 - since) / day).astype(float)
-    out["days_to_close"] = ((out["expected_close"].to_numpy("datetime64[ns]") - t64) / day).astype(
-        float
-    )
+    out["age_days"] = _days(t64 - created)
+    out["stage_days"] = _days(t64 - since)
+    out["days_to_close"] = _days(out["expected_close"].to_numpy("datetime64[ns]") - t64)
     return out
+
+
+def _days(delta: np.ndarray) -> np.ndarray:
+    """Time differences (timedelta64) in days, as floats (NaN for NaT)."""
+    return np.asarray(delta, dtype="timedelta64[ns]") / np.timedelta64(1, "D")
 
 
 def pipeline_as_of(
@@ -365,7 +376,7 @@ def snapshots(
     out["snapshot"] = out["snapshot"].astype("datetime64[ns]")
     pos = pd.Series(np.arange(len(opps)), index=opps["opportunity_id"].to_numpy())
     i = pos.reindex(out["opportunity_id"].to_numpy()).to_numpy()
-    t64 = np.datetime64(t, "ns")
+    t64: np.datetime64 = np.datetime64(t, "ns")
     closed = ~book.is_open[i] & (book.close[i] < t64)
     out["closed"] = closed
     out["won"] = closed & (opps["status"].to_numpy()[i] == "won")
@@ -505,6 +516,8 @@ def _rate_level(
         else:
             level["_parent"] = (wins + 1.0) / (n + 2.0)
     else:
+        if cells is None or parent is None:
+            raise ValueError(f"win rates by {keys}: a level below the top needs cells and parent")
         level = cells.merge(agg.reset_index(), on=keys, how="left")
         level[["closed", "won"]] = level[["closed", "won"]].fillna(0.0)
         up = parent[[*keys[:-1], "win_rate"]].rename(columns={"win_rate": "_parent"})

@@ -198,8 +198,9 @@ def parse_parameter(text: str) -> tuple[str, Any]:
         try:
             yaml.safe_load(raw)
         except yaml.YAMLError as err:
+            why = err.problem if isinstance(err, yaml.MarkedYAMLError) else str(err)
             raise UsageError(
-                f"malformed -p value {text!r}: the value is not valid YAML ({err.problem})"
+                f"malformed -p value {text!r}: the value is not valid YAML ({why})"
             ) from None
     return name, Raw(raw)
 

@@ -93,6 +93,16 @@ def test_missing_required_table(valid_dir: Path) -> None:
     assert p.table == "opportunities" and "required table is missing" in p.rule
 
 
+def test_absent_optional_tables_are_skipped(valid_dir: Path) -> None:
+    # the notebooks' loading line: required + optional, where absent optional ones are skipped
+    t = data.load_tables(
+        valid_dir, ["opportunities", "usage", "invoices"], required=["opportunities"]
+    )
+    assert set(t) == {"opportunities", "accounts", "fx_rates"}  # + the referenced tables
+    (p,) = problems_of(valid_dir, tables=["usage"], required=["usage"])
+    assert p.table == "usage" and "required table is missing" in p.rule
+
+
 def test_missing_column(valid_dir: Path) -> None:
     replace_in(
         valid_dir,

@@ -71,6 +71,21 @@ def test_tables_declared_once_and_visibly(path: Path) -> None:
     assert sum("REQUIRED_TABLES = " in s for s in sources) == 1, f"{path.name}: REQUIRED_TABLES"
 
 
+LOAD_DECLARED = (
+    "data.load_tables(data_dir, [*REQUIRED_TABLES, *OPTIONAL_TABLES], required=REQUIRED_TABLES)"
+)
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_tables_loaded_as_declared(path: Path) -> None:
+    """Every notebook loads exactly its declared tables, one way: no table list of its own."""
+    nb = nbformat.read(path, as_version=4)
+    code = "\n".join(c.source for c in nb.cells if c.cell_type == "code")
+    flat = "".join(code.split())  # white space aside
+    assert flat.count("load_tables(") == 1, f"{path.name}: load the tables once"
+    assert "".join(LOAD_DECLARED.split()) in flat, f"{path.name}: load with {LOAD_DECLARED}"
+
+
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
 def test_metadata_and_no_definitions(path: Path) -> None:
     nb = nbformat.read(path, as_version=4)

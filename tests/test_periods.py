@@ -53,3 +53,30 @@ def test_quarters_and_windows() -> None:
     assert periods.month_window("2024-03-15", 12) == (D("2023-04-01"), D("2024-03-31"))
     with pytest.raises(ValueError, match="period must be"):
         periods.period_start("2024-01-01", "week")
+
+
+def test_periods_golden() -> None:
+    assert periods.period_start("2024-05-17", "quarter") == pd.Timestamp("2024-04-01")
+    assert periods.period_start("2024-05-17", "month") == pd.Timestamp("2024-05-01")
+    assert periods.next_period(pd.Timestamp("2024-10-01"), "quarter") == pd.Timestamp("2025-01-01")
+    assert periods.period_label(pd.Timestamp("2024-10-01"), "quarter") == "2024-Q4"
+    assert periods.period_label(pd.Timestamp("2024-10-01"), "month") == "2024-10"
+    starts = periods.period_starts("2024-02-10", "2024-07-01", "quarter")
+    assert starts == [
+        pd.Timestamp("2024-01-01"),
+        pd.Timestamp("2024-04-01"),
+        pd.Timestamp("2024-07-01"),
+    ]
+    with pytest.raises(ValueError, match="period must be 'month' or 'quarter', got 'week'"):
+        periods.period_start("2024-01-01", "week")
+
+
+def test_period_ends_vectorised_keeps_index_and_nulls() -> None:
+    s = pd.Series(pd.to_datetime(["2024-02-10", None, "2024-03-31"]), index=[3, 4, 5])
+    q = periods.period_ends(s, "quarter")
+    assert list(q.index) == [3, 4, 5]
+    assert q[3] == D("2024-03-31") and pd.isna(q[4]) and q[5] == D("2024-03-31")
+    m = periods.period_ends(pd.DatetimeIndex(["2024-02-10", "2023-12-31"]), "month")
+    assert isinstance(m, pd.DatetimeIndex) and list(m) == [D("2024-02-29"), D("2023-12-31")]
+    with pytest.raises(ValueError, match="period must be 'month' or 'quarter', got 'year'"):
+        periods.period_ends(s, "year")

@@ -21,14 +21,7 @@
   and building blocks.
 """
 
-from revlib.forecasting._common import (
-    PERIODS,
-    TYPES,
-    default_as_of,
-    kaplan_meier,
-    period_label,
-    period_start,
-)
+from revlib.forecasting._common import TYPES, default_as_of, kaplan_meier
 from revlib.forecasting.arr import (
     ARR_PRIORS,
     ArrPosterior,
@@ -87,7 +80,6 @@ __all__ = [
     "ARR_PRIORS",
     "BOOKINGS_DEFAULTS",
     "METHODS",
-    "PERIODS",
     "TYPES",
     "ArrPosterior",
     "BookingsForecast",
@@ -117,8 +109,6 @@ __all__ = [
     "naive_forecast",
     "open_pipeline_truth",
     "period_bookings",
-    "period_label",
-    "period_start",
     "pipeline_as_of",
     "rate_data",
     "rate_summary",

@@ -1,4 +1,4 @@
-"""Periods, input checks and the survival (time-to-close) estimator shared by the forecasts."""
+"""Deal types, input checks and the survival (time-to-close) estimator shared by the forecasts."""
 
 from __future__ import annotations
 
@@ -8,46 +8,10 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from revlib.pipeline_history import month_start
+from revlib.periods import month_start
 
-PERIODS = ("month", "quarter")
 TYPES = ("new_business", "expansion", "renewal")
 DAYS_PER_MONTH = 365.25 / 12
-
-
-def check_period(period: str) -> str:
-    if period not in PERIODS:
-        raise ValueError(f"period must be 'month' or 'quarter', got {period!r}")
-    return period
-
-
-def period_start(date, period: str) -> pd.Timestamp:
-    """First day of the month or quarter that contains ``date``."""
-    ts = pd.Timestamp(date).normalize()
-    month = ts.month if check_period(period) == "month" else 3 * ((ts.month - 1) // 3) + 1
-    return pd.Timestamp(year=ts.year, month=month, day=1)
-
-
-def next_period(start: pd.Timestamp, period: str) -> pd.Timestamp:
-    """First day of the period after the one starting on ``start`` (the exclusive end)."""
-    return start + pd.DateOffset(months=1 if check_period(period) == "month" else 3)
-
-
-def period_label(start: pd.Timestamp, period: str) -> str:
-    """``2024-03`` for a month, ``2024-Q1`` for a quarter."""
-    start = pd.Timestamp(start)
-    if check_period(period) == "month":
-        return f"{start:%Y-%m}"
-    return f"{start.year}-Q{(start.month - 1) // 3 + 1}"
-
-
-def period_starts(first, last, period: str) -> list[pd.Timestamp]:
-    """Starts of consecutive periods from the one holding ``first`` to the one holding ``last``."""
-    out, cur, end = [], period_start(first, period), period_start(last, period)
-    while cur <= end:
-        out.append(cur)
-        cur = next_period(cur, period)
-    return out
 
 
 def check_choice(name: str, value, allowed: Iterable) -> None:

@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 
 from revlib.metrics import MOVEMENT_COLUMNS
-from revlib.pipeline_history import month_start
+from revlib.periods import month_start
 
 RATES = ("expansion", "contraction", "churn")
 FLOWS = ("new", *RATES)

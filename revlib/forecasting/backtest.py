@@ -27,18 +27,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from revlib.forecasting._common import (
-    check_period,
-    default_as_of,
-    next_period,
-    period_label,
-    period_start,
-)
+from revlib.forecasting._common import default_as_of
 from revlib.forecasting.bookings_forecast import (
     forecast_bookings,
     stage_weighted_forecast,
     stage_weighted_from_deals,
 )
+from revlib.periods import check_period, next_period, period_label, period_start
 from revlib.pipeline_history import check_opportunities, pipeline_book
 from revlib.stats import bias, interval_coverage, wape, within_pct
 

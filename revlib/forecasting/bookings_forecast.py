@@ -31,18 +31,11 @@ import numpy as np
 import pandas as pd
 from scipy.stats import norm
 
-from revlib.forecasting._common import (
-    DAYS_PER_MONTH,
-    TYPES,
-    check_period,
-    logit,
-    next_period,
-    period_label,
-    period_start,
-)
+from revlib.forecasting._common import DAYS_PER_MONTH, TYPES, logit
 from revlib.forecasting.closing import ClosingModel, fit_closing_model, outcome_table
 from revlib.forecasting.creation import amount_pools, creation_rates, draw_amounts
 from revlib.forecasting.curves import created_to_close_curves, km_table, size_effects
+from revlib.periods import check_period, next_period, period_label, period_start
 from revlib.pipeline_history import (
     lookup_rates,
     pipeline_as_of,
@@ -122,7 +115,7 @@ class BookingsForecast:
         pipeline) and future (deals not yet created). ARR; columns period, closed, open, future, total."""
         rows = []
         for k, label in enumerate(self.labels):
-            row = {"period": label}
+            row: dict[str, str | float] = {"period": label}
             for name, arr in self.components.items():
                 row[name] = (
                     float(arr[k].sum()) if arr.ndim == 2 else float(arr[:, k, :].sum(axis=1).mean())
@@ -208,7 +201,7 @@ def forecast_bookings(
     book = pipeline_book(opportunities, history)
     opps = book.opps
     t = pd.Timestamp(as_of).normalize()
-    has_history = book.h_opp is not None
+    has_history = book.history is not None
     periods = period_grid(t, period, n_periods)
     labels = [period_label(p, period) for p in periods]
     bounds = _bounds_days(periods, period, t)
@@ -252,15 +245,16 @@ def forecast_bookings(
     deal_types = deals["type"].astype(str).to_numpy(object)
     shift = np.zeros(n_deals)
     if timing == "closing_model":
-        closing: ClosingModel | None = fit_closing_model(
+        fitted = fit_closing_model(
             snaps, as_of=t, config={"max_weeks": weeks, **cfg["closing_model"]}
         )
-        sd = np.array([closing.logit_sd.get(ty, 1.0) for ty in deal_types])
+        closing: ClosingModel | None = fitted
+        sd = np.array([fitted.logit_sd.get(ty, 1.0) for ty in deal_types])
 
-        log_probs = closing.weekly_log(deals)
+        log_probs = fitted.weekly_log(deals)
 
         def tables(extra: np.ndarray) -> np.ndarray:
-            return outcome_table(closing.weekly(deals, logit_shift=extra, log_probs=log_probs))
+            return outcome_table(fitted.weekly(deals, logit_shift=extra, log_probs=log_probs))
     else:
         closing = None
         keys = [age.key_for(ty) for ty in deal_types]

@@ -7,6 +7,7 @@ import numpy as np
 import pandas as pd
 
 from revlib.forecasting._common import DAYS_PER_MONTH, TYPES
+from revlib.periods import month_start
 from revlib.pipeline_history import check_opportunities, observation_start
 
 
@@ -28,10 +29,8 @@ def creation_rates(
     starting at as_of), growth_per_month (exp(b) - 1, ratio), a, b, cov (2 x 2 covariance)."""
     opps = check_opportunities(opportunities)
     t = pd.Timestamp(as_of).normalize()
-    end = t.replace(day=1)
-    first = observation_start(opps).replace(
-        day=1
-    )  # creation before the extract's window is incomplete
+    end = month_start(t)
+    first = month_start(observation_start(opps))  # creation before the extract is incomplete
     starts = [
         s for s in (end - pd.DateOffset(months=k) for k in range(months, 0, -1)) if s >= first
     ]

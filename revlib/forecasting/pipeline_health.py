@@ -8,12 +8,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from revlib.forecasting._common import TYPES, next_period, period_start
+from revlib.forecasting._common import TYPES
+from revlib.periods import month_start, month_starts, next_period, period_start
 from revlib.pipeline_history import (
     NO_HISTORY_STAGE,
     check_opportunities,
     has_history,
-    month_start,
     pipeline_as_of,
     prepare_history,
     stage_win_rates,
@@ -210,7 +210,7 @@ def creation_trend(opportunities: pd.DataFrame, *, as_of, months: int = 24) -> p
         names=["month", "type"],
     )
     out = (
-        c.assign(month=c["created_date"].dt.to_period("M").dt.to_timestamp())
+        c.assign(month=month_starts(c["created_date"]))
         .groupby(["month", "type"])
         .agg(deals=("opportunity_id", "size"), amount=("amount", "sum"))
         .reindex(grid, fill_value=0)

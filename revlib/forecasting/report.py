@@ -10,13 +10,14 @@ import numpy as np
 import pandas as pd
 
 from revlib import bayes
-from revlib.forecasting._common import default_as_of, next_period
+from revlib.data import round_floats
+from revlib.forecasting._common import default_as_of
 from revlib.forecasting.arr import target_probability
 from revlib.forecasting.backtest import backtest_summary
 from revlib.forecasting.bookings_forecast import BookingsForecast
 from revlib.forecasting.categories import category_rollup, forecast_category
 from revlib.forecasting.pipeline_health import coverage_ratio
-from revlib.pipeline_history import month_start
+from revlib.periods import month_start, next_period
 from revlib.reporting import money, pct
 
 COVERAGE_GOAL = (0.7, 0.9)  # 80 % intervals should hold the actual in 70-90 % of periods
@@ -197,22 +198,14 @@ def artifacts(
     backtest_summary.csv. Money rounded to cents, ratios to 6 decimals."""
     arr = fan if fan is not None else pd.DataFrame(columns=["month", "p10", "p50", "p90"])
     return {
-        "period_forecast.csv": _rounded(fc.summary(), 2),
-        "arr_forecast.csv": _rounded(arr, 2),
+        "period_forecast.csv": round_floats(fc.summary(), 2),
+        "arr_forecast.csv": round_floats(arr, 2),
         "target_probability.json": {
             k: (round(v, 6) if isinstance(v, float) else v) for k, v in target.items()
         },
-        "backtest.csv": _rounded(bt, 2),
-        "backtest_summary.csv": _rounded(backtest_summary(bt).drop(columns="best_wape"), 6),
+        "backtest.csv": round_floats(bt, 2),
+        "backtest_summary.csv": round_floats(backtest_summary(bt).drop(columns="best_wape"), 6),
     }
-
-
-def _rounded(df: pd.DataFrame, digits: int) -> pd.DataFrame:
-    out = df.copy()
-    for c in out.columns:
-        if pd.api.types.is_float_dtype(out[c]):
-            out[c] = out[c].round(digits)
-    return out
 
 
 def rate_table(post, truth: Mapping[str, float] | None = None) -> pd.DataFrame:
@@ -285,6 +278,8 @@ def target_summary(
     }
     if paths is None or post is None:
         return out | {"probability": None}
+    if velocity is None or diag is None:
+        raise ValueError("target_summary: ARR paths need velocity and diag (sampling diagnostics)")
     out |= target_probability(
         paths, arr_target=arr_target, start_month=post.start_month, target_date=target_date
     )

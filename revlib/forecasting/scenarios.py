@@ -10,32 +10,26 @@ and from then on scales the flow it applies to (or removes a share of MRR once).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from importlib import resources
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from revlib.data import read_bundled_yaml
 from revlib.forecasting.arr import FLOWS, ArrPosterior, simulate_arr
 
 APPLIES_TO = ("new", "gross_new", "churn", "arr")
 SCENARIO_NAMES = ("conservative", "base", "optimistic")
-
-
-def bundled_risk_text() -> str:
-    """The text of the bundled ``revlib/forecast_risks.yaml`` (package data)."""
-    return resources.files("revlib").joinpath("forecast_risks.yaml").read_text(encoding="utf-8")
+RISKS_FILE = "forecast_risks.yaml"  # bundled in the package: revlib/forecast_risks.yaml
 
 
 def load_risk_config(config: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """Scenarios and risks, checked: every problem is listed in one ``ValueError``. Default:
     the bundled YAML. Returns {"scenarios": {name: {flow: factor, "description": str}},
     "risks": DataFrame(name, probability, impact, applies_to)}."""
-    import yaml
-
-    raw = yaml.safe_load(bundled_risk_text()) if config is None else dict(config)
+    raw = read_bundled_yaml(RISKS_FILE) if config is None else dict(config)
     problems = []
-    scenarios = {}
+    scenarios: dict[str, dict[str, float | str]] = {}  # flow factors and the description
     for name, spec in dict(raw.get("scenarios") or {}).items():
         spec = dict(spec)
         unknown = sorted(set(spec) - set(FLOWS) - {"description"})

@@ -57,7 +57,6 @@ from revlib.scoring.workflow import (
     load_model,
     metrics_json,
     refit_final,
-    round_floats,
     score_command,
     score_pipeline,
 )
@@ -101,7 +100,6 @@ __all__ = [
     "refit_final",
     "resolve_mode",
     "roc_auc_score",
-    "round_floats",
     "score_command",
     "score_pipeline",
     "score_prospects",

@@ -141,6 +141,8 @@ class LogisticBaseline:
             loss = log_loss(ys, pipe.predict_proba(Xs)[:, 1])
             if best is None or loss < best[0] - 1e-12:
                 best = (loss, C, pipe)
+        if best is None:
+            raise ValueError("the logistic baseline's C grid is empty")
         _, self.C, self.pipeline = best
         return self
 

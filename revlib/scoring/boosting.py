@@ -90,3 +90,15 @@ def train_booster(
         valid_names=["stop"],
         callbacks=[lgb.early_stopping(early_stopping_rounds, verbose=False)],
     )
+
+
+def predict(booster: lgb.Booster, X: np.ndarray, *, contributions: bool = False) -> np.ndarray:
+    """The booster's predictions for the rows of ``X`` at its best (early-stopped) iteration:
+    one value per row (probability or log days, as trained), or with ``contributions`` one
+    column per feature plus the bias (SHAP values on the raw scale)."""
+    out = booster.predict(
+        X, pred_contrib=contributions, num_iteration=booster.best_iteration or None
+    )
+    if not isinstance(out, np.ndarray):  # LightGBM returns sparse/list output only for sparse X
+        raise TypeError(f"expected a dense prediction array, got {type(out).__name__}")
+    return out

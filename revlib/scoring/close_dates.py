@@ -20,7 +20,8 @@ import lightgbm as lgb
 import numpy as np
 import pandas as pd
 
-from revlib.scoring.boosting import LGB_DEFAULTS, encode, train_booster
+from revlib.periods import month_starts, period_ends
+from revlib.scoring.boosting import LGB_DEFAULTS, encode, predict, train_booster
 
 CLOSE_DEFAULTS: dict[str, Any] = LGB_DEFAULTS | {
     "objective": "regression_l1",
@@ -43,7 +44,7 @@ class CloseDateModel:
 
     def log_median(self, rows: pd.DataFrame) -> np.ndarray:
         X = encode(rows, self.feature_columns, self.levels)
-        return self.booster.predict(X, num_iteration=self.booster.best_iteration or None)
+        return predict(self.booster, X)
 
     def _cdf_resid(self, r: np.ndarray) -> np.ndarray:
         return np.interp(r, self.residual_quantiles, LEVELS, left=0.0, right=1.0)
@@ -92,7 +93,7 @@ class CloseDateModel:
             },
             index=rows.index,
         )
-        out["expected_close_month"] = out["expected_close_date"].dt.to_period("M").dt.start_time
+        out["expected_close_month"] = month_starts(out["expected_close_date"])
         out["overdue"] = late
         return out
 
@@ -161,7 +162,7 @@ def fit_close_model(
         num_boost_round=int(cfg["num_boost_round"]),
         early_stopping_rounds=int(cfg["early_stopping_rounds"]),
     )
-    resid = y[cal] - booster.predict(X[cal], num_iteration=booster.best_iteration or None)
+    resid = y[cal] - predict(booster, X[cal])
     q = np.quantile(resid, LEVELS)
     meta = {
         "n_rows": {"fit": int(fit.sum()), "stop": int(stop.sum()), "calibrate": int(cal.sum())},
@@ -211,10 +212,7 @@ def period_end(dates: pd.Series, *, period: str = "quarter") -> pd.Series:
     A snapshot taken at the end of a quarter looks at the next quarter; one taken mid-quarter
     at the rest of the current quarter.
     """
-    if period not in ("month", "quarter"):
-        raise ValueError(f"period must be 'month' or 'quarter', got {period!r}")
-    off = pd.offsets.MonthEnd(0) if period == "month" else pd.offsets.QuarterEnd(0)
-    return pd.Series(pd.DatetimeIndex(dates) + pd.Timedelta(days=1) + off, index=dates.index)
+    return period_ends(dates + pd.Timedelta(days=1), period)
 
 
 def prob_close_in_period(

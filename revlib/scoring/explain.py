@@ -9,6 +9,7 @@ reverses a factor's direction.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -39,9 +40,10 @@ def _fmt_value(v) -> str:
     if v is None or (isinstance(v, float) and np.isnan(v)) or v is pd.NA:
         return "missing"
     if isinstance(v, (float, np.floating)):
-        if abs(v) >= 1000:
-            return f"{v:,.0f}"
-        return f"{v:.2f}".rstrip("0").rstrip(".") if v != int(v) else f"{int(v)}"
+        x = float(v)
+        if abs(x) >= 1000:
+            return f"{x:,.0f}"
+        return f"{x:.2f}".rstrip("0").rstrip(".") if x != int(x) else f"{int(x)}"
     return str(v)
 
 
@@ -103,6 +105,7 @@ def partial_dependence(
             f"feature {feature!r} is not a model feature; features: {model.feature_columns}"
         )
     base = rows.sample(n=min(sample, len(rows)), random_state=seed) if len(rows) > sample else rows
+    values: list[Any] | np.ndarray  # category levels, or quantiles of a numeric feature
     if feature in model.levels:
         counts = rows[feature].astype("string").value_counts()
         values = [v for v in counts.index if v in set(model.levels[feature])][:grid_size]

@@ -24,10 +24,12 @@ at ``t``; the tests build features from the full and the cut tables and require 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from typing import overload
 
 import numpy as np
 import pandas as pd
 
+from revlib.periods import period_ends
 from revlib.pipeline_history import extract_date, prepare_history, snapshot_pairs
 
 SnapshotMode = str  # "auto" | "monthly" | "weekly" | "creation"
@@ -86,7 +88,11 @@ def resolve_mode(tables: Mapping[str, pd.DataFrame], mode: SnapshotMode = "auto"
     return "weekly" if hist is not None and len(hist) else "creation"
 
 
-def _with_ns_dates(df: pd.DataFrame | None, cols: Sequence[str]) -> pd.DataFrame | None:
+@overload
+def _with_ns_dates(df: None, cols: Sequence[str]) -> None: ...
+@overload
+def _with_ns_dates(df: pd.DataFrame, cols: Sequence[str]) -> pd.DataFrame: ...
+def _with_ns_dates(df, cols):
     """Copy with the given date columns as datetime64[ns] (as-of joins need one resolution)."""
     if df is None:
         return None
@@ -303,7 +309,7 @@ def build_snapshots(
     )
     rows["account_prior_wins"] = prior["n_won"].fillna(0.0).to_numpy()
     features.append("account_prior_wins")
-    q_end = t + pd.offsets.QuarterEnd(0)
+    q_end = period_ends(t, "quarter")
     rows["days_to_quarter_end"] = (q_end - t).dt.days.astype(float)
     features.append("days_to_quarter_end")
     closed = rows["status"].isin(["won", "lost"]) & (rows["close_date"] <= as_of)

@@ -26,6 +26,7 @@ from revlib.scoring.boosting import (
     categorical_columns,
     category_levels,
     encode,
+    predict,
     train_booster,
 )
 from revlib.scoring.close_dates import CloseDateModel
@@ -157,9 +158,7 @@ class DealModel:
 
     def raw_proba(self, rows: pd.DataFrame) -> np.ndarray:
         """Uncalibrated LightGBM probability for each row."""
-        return self.booster.predict(
-            self.matrix(rows), num_iteration=self.booster.best_iteration or None
-        )
+        return predict(self.booster, self.matrix(rows))
 
     def predict_rows(self, rows: pd.DataFrame) -> np.ndarray:
         """Calibrated win probability for each snapshot row."""
@@ -167,9 +166,7 @@ class DealModel:
 
     def contributions(self, rows: pd.DataFrame) -> pd.DataFrame:
         """LightGBM's own per-feature contributions (SHAP values, log-odds) plus ``bias``."""
-        c = self.booster.predict(
-            self.matrix(rows), pred_contrib=True, num_iteration=self.booster.best_iteration or None
-        )
+        c = predict(self.booster, self.matrix(rows), contributions=True)
         return pd.DataFrame(c, columns=[*self.feature_columns, "bias"], index=rows.index)
 
     def snapshot(
@@ -321,14 +318,16 @@ def fit_deal_model(
             num_boost_round=int(cfg["num_boost_round"]),
             early_stopping_rounds=int(cfg["early_stopping_rounds"]),
         )
-        p_stop = candidate.predict(X[stop], num_iteration=candidate.best_iteration or None)
+        p_stop = predict(candidate, X[stop])
         tried[int(leaves)] = log_loss(y[stop], p_stop, eps=EPS)
         if (
             booster is None
             or tried[int(leaves)] < min(v for k, v in tried.items() if k != int(leaves)) - 1e-12
         ):
             booster = candidate
-    raw_cal = booster.predict(X[cal], num_iteration=booster.best_iteration or None)
+    if booster is None:
+        raise ValueError("num_leaves_grid is empty: no tree size to try")
+    raw_cal = predict(booster, X[cal])
     calibrator = fit_calibrator(raw_cal, y[cal], kind=cfg["calibration"], seed=seed)
     meta = {
         "config": {k: v for k, v in cfg.items()}

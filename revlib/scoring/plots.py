@@ -216,7 +216,7 @@ def plot_close_errors(actual, predictions: Mapping[str, pd.Series]):
 
     fig, ax = plt.subplots()
     a = pd.to_datetime(pd.Series(actual)).reset_index(drop=True)
-    bins = np.arange(-120, 125, 5)
+    bins = np.arange(-120, 125, 5).tolist()
     for i, (name, pred) in enumerate(predictions.items()):
         err = (
             (a - pd.to_datetime(pd.Series(pred)).reset_index(drop=True))

@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from revlib.data import round_floats
 from revlib.scoring.evaluation import (
     brier_score_loss,
     calibration_error,
@@ -23,7 +24,6 @@ from revlib.scoring.workflow import (
     Evaluation,
     calibration_curves,
     metrics_json,
-    round_floats,
 )
 
 

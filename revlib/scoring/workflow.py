@@ -140,8 +140,11 @@ def _attach_close_model(model, train, role, feature_columns, close_config, seed)
 def _close_evaluation(
     model: DealModel, train: pd.DataFrame, test: pd.DataFrame
 ) -> tuple[pd.DataFrame, dict]:
+    close_model = model.close_model
+    if close_model is None:
+        raise ValueError("no close-date model attached to the deal model: nothing to evaluate")
     won = test[test["won"] == 1]
-    pred = model.close_model.predict(won)
+    pred = close_model.predict(won)
     rows = {"model": close_date_accuracy(won["outcome_date"], pred["expected_close_date"])}
     rows["stage median"] = close_date_accuracy(
         won["outcome_date"], median_days_baseline(train, won)
@@ -150,7 +153,7 @@ def _close_evaluation(
         rows["CRM close date"] = close_date_accuracy(
             won["outcome_date"], won["expected_close_date"]
         )
-    p = prob_close_in_period(test["lightgbm"], model.close_model, test, period="quarter")
+    p = prob_close_in_period(test["lightgbm"], close_model, test, period="quarter")
     ends = period_end(test["snapshot_date"], period="quarter")
     actual = ((test["won"] == 1) & (test["outcome_date"] <= ends)).astype(float).to_numpy()
     period = {
@@ -197,7 +200,7 @@ def metrics_json(ev: Evaluation, **extra: Any) -> dict[str, Any]:
             "base_rate_test": round(float(r["base_rate"]), 6),
         }
     out["split"] = {k: v for k, v in ev.split_info.items()}
-    if ev.close_accuracy is not None:
+    if ev.close_accuracy is not None and ev.period_accuracy is not None:  # set together
         out["close_date"] = {
             m: {k: round(float(v), 6) for k, v in r.items()}
             for m, r in ev.close_accuracy.iterrows()
@@ -287,15 +290,6 @@ def score_pipeline(
     ).reset_index(drop=True)
 
 
-def round_floats(frame: pd.DataFrame, digits: int = 6) -> pd.DataFrame:
-    """Round float columns (stable artifacts across platforms)."""
-    out = frame.copy()
-    for c in out.columns:
-        if pd.api.types.is_float_dtype(out[c]):
-            out[c] = out[c].round(digits)
-    return out
-
-
 def load_model(model_path: str | Path) -> DealModel:
     """Load a saved model: ``model.txt`` (LightGBM) and ``model.json`` (metadata) side by side."""
     from revlib.data import read_json
@@ -325,7 +319,7 @@ def score_command(*, model: str, data: str, out: str) -> int:
     """
     import sys
 
-    from revlib.data import DataValidationError, load_tables, write_csv
+    from revlib.data import DataValidationError, load_tables, round_floats, write_csv
 
     try:
         fitted = load_model(model)

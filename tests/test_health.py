@@ -989,3 +989,50 @@ def test_truth_verdict_colour_follows_the_verdict(team, sugg, level, title) -> N
         "plan utilisation (24 % of the in-rubric effect), has 10 team points and 0 suggested"
         in text
     )
+
+
+def test_ltv_note_explains_a_dash_beside_a_finite_interval() -> None:
+    from revlib.health import report
+
+    ltv = pd.DataFrame(
+        {
+            "group": ["enterprise", "smb"],
+            "ltv_sbg": [478_282.0, 13_149.0],
+            "ltv_simple": [np.nan, 10_453.0],
+            "ltv_simple_lower": [174_792.0, 9_120.0],
+            "ltv_simple_upper": [19_836_297.0, 11_978.0],
+        }
+    )
+    note = report.ltv_note(ltv)
+    assert note.startswith("enterprise: no account churned")
+    assert "$174.8K" in note and "$19.8M" in note and "$478.3K" in note and "smb" not in note
+    assert report.ltv_note(ltv.iloc[[1]]) is None
+
+
+def test_validation_verdict_credits_the_model_that_does_better() -> None:
+    from revlib.health import report
+
+    bands = pd.DataFrame(
+        {
+            "outcome": "churn",
+            "horizon": 6,
+            "label": ["Top", "Bottom"],
+            "rate": [0.02, 0.30],
+        }
+    )
+    auc = pd.DataFrame(
+        {
+            "model": ["Team rubric", "Suggested weights", "LightGBM"],
+            "auc": [0.714, 0.716, 0.762],
+        }
+    )
+    title, text, level = report.validation_verdict(bands, auc, horizon=6)
+    assert (title, level) == (
+        "The score works; a model on the same signals ranks churners better",
+        "info",
+    )
+    assert "re-weighted by their effect net of account size give 0.72" in text
+    auc.loc[1, "auc"] = 0.76
+    assert report.validation_verdict(bands, auc, horizon=6)[0] == (
+        "The score works, and the data support better weights"
+    )

@@ -168,6 +168,23 @@ def truth_verdict(
     return "Neither weighting ranks the true churn drivers well", text, "warning"
 
 
+def ltv_note(ltv: pd.DataFrame) -> str | None:
+    """Why a group's spec LTV shows a dash beside a finite interval: no account of the group
+    churned in the trailing window, so ARPA x margin / churn has no finite point estimate,
+    while the churn rate's Beta posterior still bounds it. None when every group has one."""
+    unbounded = ltv[ltv["ltv_simple"].isna() & ltv["ltv_simple_upper"].notna()]
+    if unbounded.empty:
+        return None
+    parts = [
+        f"{r.group}: no account churned in the trailing months, so the spec's LTV (ARPA x gross "
+        f"margin / monthly churn) has no finite point estimate (shown as –); the churn rate's "
+        f"posterior still puts it between {reporting.money(r.ltv_simple_lower)} and "
+        f"{reporting.money(r.ltv_simple_upper)}. Use the sBG LTV, {reporting.money(r.ltv_sbg)}."
+        for r in unbounded.itertuples()
+    ]
+    return " ".join(parts)
+
+
 def accounts_to_act_on(snapshot: pd.DataFrame, rubric: Rubric, *, n: int = 15) -> pd.DataFrame:
     """The at-risk accounts (score below the optimise floor) with the most ARR: who, how much,
     score, band, owner, weakest signals and component points."""

@@ -915,6 +915,13 @@ def test_report_tables_and_cards_on_hand_made_journeys():
     effects = at.data_driven_effects(tp, jr).set_index("channel")
     assert effects.loc["search", "removal_effect"] == pytest.approx(0.5)
     assert set(effects.columns) == {"removal_effect", "markov_share", "effect", "odds_ratio"}
+    # issue 14: a "Markov share" here (removal effects, per conversion) read as a second,
+    # different Markov revenue share; the column and caption now say which is which
+    import html
+
+    shown = html.unescape(str(at.effects_table(at.data_driven_effects(tp, jr))))
+    assert ">share of removal effects<" in shown and ">Markov share<" not in shown
+    assert "It is not the Markov share of revenue in the attribution table above" in shown
 
 
 def test_funnel_summary_levels_cards_and_truth_coverage():

@@ -830,6 +830,36 @@ def test_scenarios_and_risks_move_arr_the_right_way() -> None:
     assert shocked.mean() < clean.mean()
 
 
+def test_risk_effects_read_in_the_direction_they_move_the_flow() -> None:
+    """Issue 14: "-10 % on churn" read backwards; the risk adds 11 % to the losses."""
+    assert (
+        scenarios.impact_text(-0.10, "churn") == "+11% churned and contracted MRR every month after"
+    )
+    assert (
+        scenarios.impact_text(-0.25, "gross_new") == "-25% new and expansion MRR every month after"
+    )
+    assert scenarios.impact_text(-0.05, "arr") == "5% of MRR lost at once"
+    with pytest.raises(ValueError, match="applies_to must be one of"):
+        scenarios.impact_text(-0.1, "revenue")
+
+
+def test_arr_headline_leads_with_the_risk_adjusted_chance() -> None:
+    from revlib.forecasting import report
+
+    paths = np.full((100, 13), 1000.0)  # every path ends at 12,000 ARR
+    with_risks = np.r_[np.full(80, 12_000.0), np.full(20, 9_000.0)]
+    velocity = {"actual_daily_velocity": 1.0, "required_daily_velocity": 0.5}
+    velocity |= {"required_monthly_velocity": 15.0, "actual_monthly_velocity": 30.0}
+    kw = {"start_month": "2025-12-01", "arr_target": 11_000.0, "target_date": "2026-12-31"}
+    plain = report.arr_cards(paths, velocity=velocity, **kw)
+    assert plain[2]["value"] == "> 99 %"
+    cards = report.arr_cards(paths, velocity=velocity, arr_with_risks=with_risks, **kw)
+    chance = cards[2]
+    assert chance["label"] == "Chance to reach the ARR target (with the risk register)"
+    assert chance["value"] == "80 %" and "> 99 % if no risk strikes" in chance["sub"]
+    assert cards[1]["label"].endswith("(P50, with the risk register)")
+
+
 # ----------------------------------------------------------------------------- back-test
 
 
@@ -899,6 +929,22 @@ def test_backtest_summary_golden_and_verdict() -> None:
     assert s.loc["model", "best_wape"] and not s.loc["last_period", "best_wape"]
     text = backtest.verdict(backtest.backtest_summary(bt))
     assert "model" in text and "beats last_period" in text
+
+
+def test_verdict_names_every_method_the_model_beats() -> None:
+    """Issue 14: the verdict named only the naive baselines; stage-weighted and ETS count too."""
+    summary = pd.DataFrame(
+        {
+            "method": ["model", "stage_weighted", "last_period", "seasonal_naive", "ets"],
+            "periods": [8] * 5,
+            "wape": [0.10, 0.20, 0.30, 0.25, 0.08],
+        }
+    )
+    text = backtest.verdict(summary)
+    assert text.startswith("Most accurate over 8 periods: ets (WAPE 8.0%).")
+    assert text.endswith(
+        "The model beats stage_weighted, last_period and seasonal_naive on WAPE but not ets."
+    )
 
 
 def test_backtest_rows_and_errors() -> None:

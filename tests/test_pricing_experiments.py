@@ -192,6 +192,30 @@ def test_verdicts_winner_keep_testing_no_difference():
     assert v.loc["N", "verdict"] == "no difference"
 
 
+def test_price_test_figures_are_the_same_in_text_and_table():
+    """Issue 14: a probability read one way in a verdict and another in the arms table, and two
+    unlabelled visitor counts for one test (leader vs runner-up, and the planned lift)."""
+    from revlib import reporting
+    from revlib.pricing import report
+
+    rows = [
+        ("K", "A", "p", "NA", 40.0, 60, 6, "2025-01-01", "2025-01-10"),
+        ("K", "B", "p", "NA", 50.0, 60, 5, "2025-01-01", "2025-01-10"),
+        ("W", "A", "p", "NA", 40.0, 20_000, 2_000, "2025-01-01", "2025-01-30"),
+        ("W", "B", "p", "NA", 50.0, 20_000, 2_000, "2025-01-01", "2025-01-30"),
+    ]
+    arms = ex.arm_posteriors(_tests(rows), seed=0)
+    v = ex.verdicts(arms, seed=0).set_index("test_id")
+    for t in ("K", "W"):
+        assert reporting.pct(v.loc[t, "prob_best"]) in v.loc[t, "reason"]  # as in the table
+    import html
+
+    text = html.unescape(str(report.verdict_callouts(v.reset_index())))
+    assert "To tell B's revenue per visitor from the runner-up A's" in text
+    plans = ex.plan_tests(arms, lift=0.10)
+    assert "not the leader-vs-runner-up gap" in str(report.plan_callout(plans))
+
+
 def test_visitors_per_variant_golden():
     # Fleiss, no continuity correction: p1 0.10, p2 0.12, pbar 0.11
     # (1.959964 * sqrt(2 * 0.11 * 0.89) + 0.841621 * sqrt(0.09 + 0.1056))^2 / 0.02^2 = 3840.85

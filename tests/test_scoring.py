@@ -625,3 +625,39 @@ def test_every_figure_draws(fitted) -> None:
     ]
     assert all(isinstance(f, matplotlib.figure.Figure) and f.axes for f in figures)
     plt.close("all")
+
+
+def _prospect_comparison(auc: float) -> pd.DataFrame:
+    rows = {
+        "lightgbm": {"roc_auc": auc, "brier": 0.20, "log_loss": 0.60, "base_rate": 0.123},
+        "channel_rate": {"roc_auc": 0.51, "brier": 0.21, "log_loss": 0.62, "base_rate": 0.123},
+        "logistic": {"roc_auc": 0.52, "brier": 0.21, "log_loss": 0.62, "base_rate": 0.123},
+    }
+    return pd.DataFrame.from_dict(rows, orient="index")
+
+
+def test_prospect_verdict_says_no_skill_in_the_colour_of_no_skill() -> None:
+    """Issue 14: prospect AUC 0.517 had no plain statement of what to do with it."""
+    title, text, level = scoring.report.prospect_verdict(_prospect_comparison(0.517))
+    assert level == "warning" and title == "No skill: do not use the prospect score"
+    assert "ROC AUC 0.52" in text and "Do not prioritise or route prospects" in text
+    assert "12.3 % of prospects converted" in text
+    title, _, level = scoring.report.prospect_verdict(_prospect_comparison(0.80))
+    assert (title, level) == ("Prospect conversion: the model beats its baselines", "success")
+
+
+def test_checks_section_says_what_passed() -> None:
+    text = scoring.report.checks_text()
+    assert text.startswith(f"All {len(scoring.report.RUN_CHECKS)} checks passed: ")
+    assert "the saved model reproduces its predictions" in text
+
+
+def test_lift_tables_for_prospect_models() -> None:
+    rng = np.random.default_rng(0)
+    test = pd.DataFrame({"won": rng.integers(0, 2, 200)})
+    for m in ("lightgbm", "channel_rate", "logistic"):
+        test[m] = rng.random(200)
+    lift = scoring.lift_tables(test, models=["lightgbm", "channel_rate", "logistic"])
+    assert list(dict.fromkeys(lift["model"])) == ["lightgbm", "channel_rate", "logistic"]
+    assert (lift.groupby("model")["n"].sum() == 200).all()
+    assert set(scoring.lift_tables(test)["model"]) == {"lightgbm", "logistic"}  # deal models

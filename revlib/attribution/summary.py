@@ -303,13 +303,23 @@ def accuracy_callout(errors: pd.DataFrame, *, team: str = "position"):
     )
 
 
+EFFECTS_CAPTION = (
+    "Share of removal effects: the channel's removal effect over the sum of all channels' "
+    "(a share of conversions, every journey weighted alike). It is not the Markov share of "
+    "revenue in the attribution table above, which splits each converted journey's revenue "
+    "over the channels that journey touched in proportion to their removal effects, so large "
+    "deals and the channels in them weigh more."
+)
+
+
 def effects_table(effects: pd.DataFrame):
-    """:func:`data_driven_effects` as a report table with readable column names."""
+    """:func:`data_driven_effects` as a report table with readable column names; the caption
+    tells the removal-effect share from the Markov revenue share (:data:`EFFECTS_CAPTION`)."""
     from revlib.reporting import pct, table
 
     names = {
         "removal_effect": "Markov removal effect",
-        "markov_share": "Markov share",
+        "markov_share": "share of removal effects",
         "effect": "logistic effect (log-odds)",
         "odds_ratio": "odds ratio",
     }
@@ -321,4 +331,5 @@ def effects_table(effects: pd.DataFrame):
             names["effect"]: "{:+.2f}",
             names["odds_ratio"]: "{:.2f}",
         },
+        caption=EFFECTS_CAPTION,
     )

@@ -260,23 +260,28 @@ def backtest_summary(bt: pd.DataFrame) -> pd.DataFrame:
 
 def verdict(summary: pd.DataFrame) -> str:
     """One sentence naming the most accurate method (lowest WAPE among methods that forecast
-    every back-test period) and how the model compares with the naive baselines."""
+    every back-test period) and which of the other methods the model beats on WAPE (the
+    stage-weighted pipeline, ETS and the naive baselines alike)."""
     full = summary[summary["periods"] == summary["periods"].max()].dropna(subset=["wape"])
     if full.empty:
         return "No method produced forecasts for every back-test period."
     best = full.sort_values(["wape", "method"]).iloc[0]
     text = f"Most accurate over {int(best['periods'])} periods: {best['method']} (WAPE {best['wape']:.1%})."
-    model = summary[summary["method"] == "model"]
-    naive = summary[summary["method"].isin(["last_period", "seasonal_naive"])].dropna(
-        subset=["wape"]
-    )
-    if len(model) and len(naive):
+    model = summary[summary["method"] == "model"].dropna(subset=["wape"])
+    others = summary[summary["method"] != "model"].dropna(subset=["wape"])
+    if len(model) and len(others):
         m = float(model["wape"].iloc[0])
-        beaten = [r.method for r in naive.itertuples() if m < r.wape]
-        lost = [r.method for r in naive.itertuples() if m >= r.wape]
+        beaten = [r.method for r in others.itertuples() if m < r.wape]
+        lost = [r.method for r in others.itertuples() if m >= r.wape]
         if beaten:
-            text += f" The model beats {', '.join(beaten)} on WAPE"
-            text += f" but not {', '.join(lost)}." if lost else "."
+            text += f" The model beats {_and(beaten)} on WAPE"
+            text += f" but not {_and(lost)}." if lost else "."
         else:
-            text += f" The model does not beat {', '.join(lost)} on WAPE."
+            text += f" The model does not beat {_and(lost)} on WAPE."
     return text
+
+
+def _and(names: Sequence[str]) -> str:
+    """'a', 'a and b', 'a, b and c'."""
+    names = list(names)
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"

@@ -107,14 +107,40 @@ def bookings_cards(fc: BookingsForecast, *, target: float, k: int = 0) -> list[d
 
 
 def arr_cards(
-    paths: np.ndarray, *, start_month, arr_target: float, target_date, velocity: Mapping[str, Any]
+    paths: np.ndarray,
+    *,
+    start_month,
+    arr_target: float,
+    target_date,
+    velocity: Mapping[str, Any],
+    arr_with_risks: np.ndarray | None = None,
 ) -> list[dict[str, Any]]:
     """KPI cards of the ARR call: ARR now, P50 at the target date, chance of reaching the target
-    and the velocity needed against the one achieved."""
+    and the velocity needed against the one achieved. With ``arr_with_risks`` (ARR at the
+    target month on every path with the risk register's shocks,
+    :func:`revlib.forecasting.scenarios.risk_impacts`) the chance is the risk-adjusted one
+    and the no-shock figure is the footnote."""
     tp = target_probability(
         paths, arr_target=arr_target, start_month=start_month, target_date=target_date
     )
     p = tp["probability"]
+    sub = f"{money(arr_target)} by {pd.Timestamp(target_date):%Y-%m-%d}"
+    definition: Any = target_probability
+    label = "Chance to reach the ARR target"
+    q = {k: tp[f"arr_{k}"] for k in ("p10", "p50", "p90")}
+    p50_label = f"ARR at {tp['target_month']} (P50)"
+    if arr_with_risks is not None:
+        shocked = np.asarray(arr_with_risks, dtype=float)
+        no_shock = p
+        p = float((shocked >= arr_target).mean())
+        q = dict(zip(("p10", "p50", "p90"), np.quantile(shocked, [0.1, 0.5, 0.9]), strict=True))
+        label += " (with the risk register)"
+        p50_label = f"ARR at {tp['target_month']} (P50, with the risk register)"
+        sub += f"; {probability_text(no_shock)} if no risk strikes"
+        definition = (
+            "Share of simulated ARR paths at or above the target at the end of the target "
+            "month, each path struck by the risks of the register with their probabilities."
+        )
     on_track = velocity["actual_daily_velocity"] >= velocity["required_daily_velocity"]
     return [
         {
@@ -125,18 +151,19 @@ def arr_cards(
             "definition": "12 x MRR at the end of the as-of month.",
         },
         {
-            "label": f"ARR at {tp['target_month']} (P50)",
-            "value": money(tp["arr_p50"]),
-            "sub": f"P10 {money(tp['arr_p10'])} · P90 {money(tp['arr_p90'])}",
+            "label": p50_label,
+            "value": money(q["p50"]),
+            "sub": f"P10 {money(q['p10'])} · P90 {money(q['p90'])}",
             "status": "neutral",
-            "definition": "Median of the simulated ARR paths at the target month.",
+            "definition": "Median of the simulated ARR paths at the target month"
+            + (", each struck by the risk register." if arr_with_risks is not None else "."),
         },
         {
-            "label": "Chance to reach the ARR target",
+            "label": label,
             "value": probability_text(p),
-            "sub": f"{money(arr_target)} by {pd.Timestamp(target_date):%Y-%m-%d}",
+            "sub": sub,
             "status": "good" if p >= 0.7 else "warning" if p >= 0.4 else "critical",
-            "definition": target_probability,
+            "definition": definition,
         },
         {
             "label": "ARR velocity needed",
@@ -255,12 +282,14 @@ def target_summary(
     velocity: Mapping[str, Any] | None,
     diag: Mapping[str, Any] | None,
     scenario: str,
+    arr_with_risks: np.ndarray | None = None,
 ) -> dict[str, Any]:
     """Contents of ``target_probability.json``: the period call (P10 / P50 / P90 of bookings,
     the target and the chance to reach it) and, with subscriptions, the ARR call (chance of
     reaching ``arr_target`` by ``target_date`` under ``scenario``, ARR percentiles there, ARR
     now, the required and achieved daily velocity, whether sampling converged and the
-    sampling diagnostics of :func:`revlib.bayes.diagnostics_artifact`)."""
+    sampling diagnostics of :func:`revlib.bayes.diagnostics_artifact`); with ``arr_with_risks``
+    also ``probability_with_risks``, the chance with the risk register (the report's headline)."""
     x = fc.totals()[:, 0]
     q = np.quantile(x, [0.1, 0.5, 0.9])
     out: dict[str, Any] = {
@@ -291,4 +320,6 @@ def target_summary(
         "max_r_hat": bayes.diagnostics_artifact(diag)["max_r_hat"],
         "sampling_diagnostics": bayes.diagnostics_artifact(diag),
     }
+    if arr_with_risks is not None:
+        out["probability_with_risks"] = float((np.asarray(arr_with_risks) >= arr_target).mean())
     return out

@@ -109,6 +109,25 @@ def draw_risks(
     return {**mult, "shocks": shocks, "occurred": occurred}
 
 
+FLOW_WORDS = {
+    "new": "new MRR",
+    "gross_new": "new and expansion MRR",
+    "churn": "churned and contracted MRR",
+}
+
+
+def impact_text(impact: float, applies_to: str) -> str:
+    """What a risk does once it has happened, in the direction it moves the flow: the
+    register's ``impact`` -0.10 on ``churn`` means losses divided by 0.9, i.e. "+11 % churned
+    and contracted MRR" (more losses), never "-10 % on churn"."""
+    if applies_to not in APPLIES_TO:
+        raise ValueError(f"applies_to must be one of {list(APPLIES_TO)}, got {applies_to!r}")
+    if applies_to == "arr":
+        return f"{-impact:.0%} of MRR lost at once"
+    change = 1 / (1 + impact) - 1 if applies_to == "churn" else impact
+    return f"{change:+.0%} {FLOW_WORDS[applies_to]} every month after"
+
+
 def scenario_table(
     post: ArrPosterior,
     config: Mapping[str, Any],
@@ -202,6 +221,7 @@ def risk_impacts(
                 "annual_probability": r.probability,
                 "impact": r.impact,
                 "applies_to": r.applies_to,
+                "effect": impact_text(r.impact, r.applies_to),
                 "probability_in_horizon": float(hit.mean()),
                 "arr_loss_if_hit": loss,
                 "expected_arr_loss": loss * float(hit.mean()),

@@ -42,19 +42,13 @@ def headline_cards(
     best_exp = (
         opportunities[opportunities["best_for_account"]] if len(opportunities) else opportunities
     )
+    floor = float(arr_table.loc[~arr_table["at_risk"], "floor"].min())
     cards: list[dict[str, Any]] = [
         {
             "label": "Paying accounts scored",
             "value": reporting.number(len(snapshot)),
             "sub": f"mean score {snapshot['health_score'].mean():.0f} of 100",
             "definition": score.health_scores,
-        },
-        {
-            "label": "ARR at risk (score < 75)",
-            "value": reporting.money(at_risk),
-            "sub": f"{reporting.pct(share)} of {reporting.money(total)} ARR, {int(risk['accounts'].sum())} accounts",
-            "status": "critical" if share > 0.5 else "warning" if share > 0.25 else "good",
-            "definition": score.arr_by_band,
         },
     ]
     if "expected_arr_lost" in arr_table:
@@ -63,11 +57,20 @@ def headline_cards(
             {
                 "label": f"Expected ARR lost in {horizon} months",
                 "value": reporting.money(lost),
-                "sub": f"{reporting.pct(lost / total if total else np.nan)} of ARR, at each band's historical churn rate",
+                "sub": f"{reporting.pct(lost / total if total else np.nan)} of {reporting.money(total)} ARR, at each band's historical churn rate",
                 "status": "warning",
                 "definition": "ARR of each band x the share of that band's account-months that churned within the horizon in the past.",
             }
         )
+    cards.append(
+        {
+            "label": f"ARR scoring below {floor:.0f} (not all of it will churn)",
+            "value": reporting.money(at_risk),
+            "sub": f"{reporting.pct(share)} of ARR, {int(risk['accounts'].sum()):,} accounts in the retention-risk bands and below",
+            "status": "warning" if share > 0.25 else "good",
+            "definition": score.arr_by_band,
+        }
+    )
     cards += [
         {
             "label": "Score as churn predictor (AUC)",
@@ -109,30 +112,77 @@ def validation_verdict(
             if monotone
             else ", but not every band churns more than the one above it. "
         )
-        + f"On later months the team's score ranks churners with AUC {team:.2f}; re-weighting the same signals "
-        f"gives {sugg:.2f} and LightGBM on the raw signals {lgbm:.2f}."
+        + f"On later months the team's score ranks churners with AUC {team:.2f}; its signals re-weighted by "
+        f"their effect net of account size give {sugg:.2f} and LightGBM on the raw signals {lgbm:.2f}."
     )
-    gap = max(sugg, lgbm) - team
     if not monotone or team < 0.6:
         return "The score does not yet separate churners well", text, "warning"
-    if gap > 0.03:
+    if sugg - team > 0.03:
         return "The score works, and the data support better weights", text, "info"
+    if lgbm - team > 0.03:
+        return "The score works; a model on the same signals ranks churners better", text, "info"
     return "The score works", text, "success"
 
 
-def truth_verdict(summary: Mapping[str, float]) -> tuple[str, str, str]:
-    """Callout on how close the team's weights and the data-driven ones come to the generator's
-    true churn drivers."""
+RANK_AGREEMENT = 0.6  # Spearman with the true driver shares that counts as "ranks them well"
+
+
+def truth_verdict(
+    summary: Mapping[str, float], comparison: pd.DataFrame | None = None
+) -> tuple[str, str, str]:
+    """(title, text, level) of the callout on how close the team's weights and the data-driven
+    ones come to the generator's true churn drivers. The level follows the verdict on the
+    team's rubric: "success" only when its points rank the true drivers with Spearman >=
+    :data:`RANK_AGREEMENT`, else "warning"; the title says which weighting agrees."""
+    team = summary["team_spearman_with_truth"]
+    sugg = summary["suggested_spearman_with_truth"]
+    lgbm = summary["lightgbm_spearman_with_truth"]
     text = (
-        f"Signals that do not drive churn in the generator hold {summary['team_share_on_non_drivers'] * 100:.0f} % of the "
-        f"team's points, {summary['suggested_share_on_non_drivers'] * 100:.0f} % of the suggested points and "
-        f"{summary['lightgbm_share_on_non_drivers'] * 100:.0f} % of LightGBM's gain. Rank correlation with the true "
-        f"effects: team {summary['team_spearman_with_truth']:.2f}, suggested {summary['suggested_spearman_with_truth']:.2f}, "
-        f"LightGBM {summary['lightgbm_spearman_with_truth']:.2f}. {summary['true_effect_outside_rubric'] * 100:.0f} % of the "
-        "true effect sits in account size, tier and tenure, which no health signal covers."
+        f"Rank correlation of each weighting with the true effects (1 = same order, 0 = none, "
+        f"negative = reversed): suggested weights {sugg:+.2f}, team {team:+.2f}, LightGBM gain "
+        f"{lgbm:+.2f} (gain favours continuous features and is not an effect size). "
+        f"Signals that do not drive churn hold {summary['team_share_on_non_drivers'] * 100:.0f} % of the "
+        f"team's points and {summary['suggested_share_on_non_drivers'] * 100:.0f} % of the suggested points. "
     )
-    better = summary["suggested_share_on_non_drivers"] < summary["team_share_on_non_drivers"]
-    return "Against the truth of the sample company", text, "success" if better else "warning"
+    if comparison is not None and "true_share" in comparison:
+        top = comparison.sort_values("true_share", ascending=False).iloc[0]
+        text += (
+            f"The largest true driver among the signals, {top['label'].lower()} "
+            f"({top['true_share'] * 100:.0f} % of the in-rubric effect), has {top['team_points']:.0f} "
+            f"team points and {top['suggested_points']:.0f} suggested. "
+        )
+    text += (
+        f"{summary['true_effect_outside_rubric'] * 100:.0f} % of the true effect sits in account "
+        "size, tier and tenure, which no health signal covers; the suggested weights hold them "
+        "fixed so that signals are not credited with their effect."
+    )
+    good = RANK_AGREEMENT
+    if team >= good:
+        return "The team's points follow the true churn drivers", text, "success"
+    if sugg >= good:
+        return (
+            "The data-suggested weights rank the true churn drivers; the team's points do not",
+            text,
+            "warning",
+        )
+    return "Neither weighting ranks the true churn drivers well", text, "warning"
+
+
+def ltv_note(ltv: pd.DataFrame) -> str | None:
+    """Why a group's spec LTV shows a dash beside a finite interval: no account of the group
+    churned in the trailing window, so ARPA x margin / churn has no finite point estimate,
+    while the churn rate's Beta posterior still bounds it. None when every group has one."""
+    unbounded = ltv[ltv["ltv_simple"].isna() & ltv["ltv_simple_upper"].notna()]
+    if unbounded.empty:
+        return None
+    parts = [
+        f"{r.group}: no account churned in the trailing months, so the spec's LTV (ARPA x gross "
+        f"margin / monthly churn) has no finite point estimate (shown as –); the churn rate's "
+        f"posterior still puts it between {reporting.money(r.ltv_simple_lower)} and "
+        f"{reporting.money(r.ltv_simple_upper)}. Use the sBG LTV, {reporting.money(r.ltv_sbg)}."
+        for r in unbounded.itertuples()
+    ]
+    return " ".join(parts)
 
 
 def accounts_to_act_on(snapshot: pd.DataFrame, rubric: Rubric, *, n: int = 15) -> pd.DataFrame:

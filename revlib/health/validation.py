@@ -8,7 +8,7 @@ is an account-level (cluster) bootstrap: accounts are resampled, not rows.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -36,7 +36,7 @@ LGBM_DEFAULTS: dict[str, Any] = {
 }
 
 
-def churn_outcomes(panel: MrrPanel, *, horizons: Sequence[int] = (3, 6)) -> pd.DataFrame:
+def churn_outcomes(panel: MrrPanel, *, horizons: Sequence[int] = (1, 3, 6)) -> pd.DataFrame:
     """Churn (contraction) within h months: the account's MRR fell to 0 (fell but stayed above
     0) in some month t+1..t+h after the scored month t.
 
@@ -225,29 +225,40 @@ def _largest_remainder(values: np.ndarray, total: float) -> np.ndarray:
     return floor
 
 
-def fit_weights(x: np.ndarray, y: np.ndarray, *, l2: float = 1.0) -> tuple[float, np.ndarray]:
-    """Non-negative logistic weights: P(churn) = sigmoid(b0 - x @ w), w >= 0.
+def fit_weights(
+    x: np.ndarray, y: np.ndarray, *, l2: float = 1.0, controls: np.ndarray | None = None
+) -> tuple[float, np.ndarray]:
+    """Non-negative logistic weights: P(churn) = sigmoid(b0 - x @ w + c @ g), w >= 0.
 
-    ``x``: signal fractions (rows x signals, 0..1, 1 = full points). Ridge ``l2`` on w;
-    maximum penalised likelihood with L-BFGS-B. Returns (b0, w). A weight at 0 means the data
-    give that signal no churn-predicting role once the others are known.
+    ``x``: signal fractions (rows x signals, 0..1, 1 = full points). ``controls``: optional
+    covariates that are not health signals (rows x k, e.g. log seats, tier, tenure); their
+    coefficients ``g`` are free in sign and unpenalised (standardised inside), so the signal
+    weights are read net of them. Ridge ``l2`` on w; maximum penalised likelihood with
+    L-BFGS-B. Returns (b0, w). A weight at 0 means the data give that signal no
+    churn-predicting role once the others (and the controls) are known.
     """
     x = np.asarray(x, dtype=float)
     y = np.asarray(y, dtype=float)
     n, k = x.shape
+    c = np.zeros((n, 0)) if controls is None else np.asarray(controls, dtype=float).reshape(n, -1)
+    if not np.isfinite(c).all():
+        raise ValueError("fit_weights: controls must be finite (fill or drop missing values)")
+    sd = c.std(axis=0)
+    c = (c - c.mean(axis=0)) / np.where(sd > 0, sd, 1.0)
+    m = c.shape[1]
 
     def loss(theta: np.ndarray) -> tuple[float, np.ndarray]:
-        b0, w = theta[0], theta[1:]
-        z = b0 - x @ w
+        b0, w, g = theta[0], theta[1 : k + 1], theta[k + 1 :]
+        z = b0 - x @ w + c @ g
         p = 1.0 / (1.0 + np.exp(-z))
         nll = np.sum(np.logaddexp(0.0, z) - y * z) + 0.5 * l2 * np.sum(w**2)
         r = p - y
-        grad = np.concatenate([[r.sum()], -(x.T @ r) + l2 * w])
+        grad = np.concatenate([[r.sum()], -(x.T @ r) + l2 * w, c.T @ r])
         return nll / n, grad / n
 
     rate = min(max(y.mean(), 1e-6), 1 - 1e-6)
-    start = np.concatenate([[np.log(rate / (1 - rate))], np.zeros(k)])
-    bounds = [(None, None)] + [(0.0, None)] * k
+    start = np.concatenate([[np.log(rate / (1 - rate))], np.zeros(k + m)])
+    bounds = [(None, None)] + [(0.0, None)] * k + [(None, None)] * m
     res = minimize(
         loss,
         start,
@@ -256,7 +267,31 @@ def fit_weights(x: np.ndarray, y: np.ndarray, *, l2: float = 1.0) -> tuple[float
         bounds=bounds,
         options={"maxiter": 5000, "gtol": 1e-9},
     )
-    return float(res.x[0]), res.x[1:]
+    return float(res.x[0]), res.x[1 : k + 1]
+
+
+def size_controls(data: pd.DataFrame, attributes: pd.DataFrame | None) -> np.ndarray | None:
+    """Account size, tier and tenure per row of ``data`` (matched on account_id, month) as
+    control covariates: log(seats), tier_index, log(1 + tenure_months), whichever
+    ``attributes`` (:func:`revlib.health.truth.account_attributes`) has. Missing values take
+    the column mean. None without attributes or when none of those columns is present."""
+    if attributes is None:
+        return None
+    transforms: dict[str, Callable[[pd.Series], pd.Series]] = {
+        "seats": lambda v: np.log(v.where(v > 0)),
+        "tier_index": lambda v: v,
+        "tenure_months": np.log1p,
+    }
+    got = data[["account_id", "month"]].merge(attributes, on=["account_id", "month"], how="left")
+    cols = [
+        transforms[name](pd.to_numeric(got[name], errors="coerce").astype(float))
+        for name in transforms
+        if name in got.columns
+    ]
+    if not cols:
+        return None
+    mat = np.column_stack([v.fillna(v.mean()).fillna(0.0).to_numpy() for v in cols])
+    return mat
 
 
 def suggest_weights(
@@ -265,12 +300,16 @@ def suggest_weights(
     *,
     target: str = "churn_6m",
     l2: float = 1.0,
+    attributes: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Rubric points the data support: the team's signal mappings, re-weighted to predict churn.
 
     Fits :func:`fit_weights` on the signal fractions of ``data`` (rows with the target
     observed) and rescales the weights to the rubric's total points (whole points, largest
-    remainder). Columns: component, signal, label, team_points,
+    remainder). With ``attributes`` the fit holds account size, tier and tenure fixed
+    (:func:`size_controls`): they drive churn, no signal measures them, and signals that vary
+    with size (utilisation of a one-seat plan is 0 or 100 %, tickets grow with seats) would
+    otherwise carry their effect with the wrong sign. Columns: component, signal, label, team_points,
     suggested_points, weight (log-odds of churn per full signal), univariate_auc (the signal
     alone; 0.5 = no signal).
     """
@@ -282,7 +321,7 @@ def suggest_weights(
         raise ValueError(
             f"suggest_weights needs both outcomes of {target!r}; got {int(y.sum())} events in {len(y)} rows"
         )
-    _, w = fit_weights(x.to_numpy(), y, l2=l2)
+    _, w = fit_weights(x.to_numpy(), y, l2=l2, controls=size_controls(obs, attributes))
     if w.sum() <= 0:
         suggested = np.full(len(w), np.nan)
     else:
@@ -347,6 +386,7 @@ def churn_benchmark(
     rubric: Rubric,
     *,
     target: str = "churn_6m",
+    weights_target: str = "churn_1m",
     test_months: int = 12,
     n_boot: int = 200,
     seed: int = 0,
@@ -358,7 +398,10 @@ def churn_benchmark(
 
     Training: scoring months up to ``horizon`` months before the test period (outcomes known
     by then); test: the last ``test_months`` months with observed outcomes. The suggested
-    weights and the LightGBM model (``LGBM_DEFAULTS | lgbm``, on the rubric's raw features)
+    weights are fitted to ``weights_target`` (default next-month churn: a discrete-time hazard,
+    so a signal is judged on the churn that follows it rather than diluted over 6 months of
+    later signals) holding account size, tier and tenure fixed when ``attributes`` are given;
+    they and the LightGBM model (``LGBM_DEFAULTS | lgbm``, on the rubric's raw features)
     are fitted on training only; all three are judged by test ROC AUC with account-bootstrap
     intervals. With ``attributes`` (``revlib.health.truth.account_attributes``), a second LightGBM also sees
     account size, tier and tenure: how much the rubric leaves on the table. Returns a dict:
@@ -372,7 +415,13 @@ def churn_benchmark(
     train_end, test_start = time_split(obs["month"], horizon=h, test_months=test_months)
     train = obs[obs["month"] <= train_end]
     test = obs[obs["month"] >= test_start]
-    weights = suggest_weights(train, rubric, target=target, l2=l2)
+    _target_horizon(weights_target)
+    if weights_target not in train.columns:
+        raise ValueError(
+            f"churn_benchmark: weights_target {weights_target!r} is not a column of the outcomes; "
+            "compute it with churn_outcomes(panel, horizons=...) including its horizon"
+        )
+    weights = suggest_weights(train, rubric, target=weights_target, l2=l2, attributes=attributes)
     cols = list(dict.fromkeys(s.feature for s in rubric.signals if s.feature in features.columns))
     fx = features[["account_id", "month", *cols]]
     xtrain = train[["account_id", "month"]].merge(fx, on=["account_id", "month"], how="left")[cols]
@@ -420,6 +469,7 @@ def churn_benchmark(
         "roc": roc,
         "split": {
             "target": target,
+            "weights_target": weights_target,
             "train_months": [str(train["month"].min().date()), str(train_end.date())],
             "test_months": [str(test_start.date()), str(test["month"].max().date())],
             "train_rows": len(train),

@@ -5,7 +5,13 @@ reports print that paragraph beside the number (``revlib.reporting.definition``)
 that start from subscriptions also accept a prebuilt :class:`MrrPanel` (``mrr_panel``).
 """
 
-from revlib.metrics.alerts import DEFAULT_THRESHOLDS, alerts, check_thresholds
+from revlib.metrics.alerts import (
+    DEFAULT_THRESHOLDS,
+    REFERENCE_THRESHOLDS,
+    alerts,
+    check_thresholds,
+    load_thresholds,
+)
 from revlib.metrics.bookings import bookings_composition
 from revlib.metrics.mrr import (
     MOVEMENT_COLUMNS,
@@ -91,6 +97,7 @@ __all__ = [
     "subscription_revenue",
     "with_month_text",
     "DEFAULT_THRESHOLDS",
+    "REFERENCE_THRESHOLDS",
     "MILESTONE_LEVELS",
     "MOVEMENTS",
     "MOVEMENT_COLUMNS",
@@ -109,6 +116,7 @@ __all__ = [
     "cac_payback_months",
     "cash_by_month",
     "check_thresholds",
+    "load_thresholds",
     "cohort_csv",
     "cohort_logo_retention",
     "cohort_revenue_retention",

@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats as sps
 
+from revlib.reporting import pct
 from revlib.stats import beta_posterior
 
 DECISION: dict[str, float] = {
@@ -374,7 +375,7 @@ def verdicts(
             verdict = "winner"
             reason = (
                 f"{lead['variant']} at {lead['price']:,.2f} has the highest revenue per visitor with "
-                f"{lead['prob_best']:.1%} probability (threshold {cfg['prob_best']:.0%})."
+                f"{pct(lead['prob_best'])} probability (threshold {pct(cfg['prob_best'], decimals=0)})."
             )
         elif equivalent:
             verdict = "no difference"
@@ -385,7 +386,7 @@ def verdicts(
         else:
             verdict = "keep testing"
             reason = (
-                f"the leader {lead['variant']} is best with only {lead['prob_best']:.0%} probability "
+                f"the leader {lead['variant']} is best with only {pct(lead['prob_best'])} probability "
                 f"and the difference could still exceed ±{cfg['rope']:.0%}."
             )
         visitors = int(g["visitors"].sum())
@@ -409,6 +410,7 @@ def verdicts(
                 else 0.0,
                 "verdict": verdict,
                 "reason": reason,
+                "runner_up": runner["variant"],
                 "visitors_needed_per_variant": needed,
                 "days_needed": math.ceil(needed * len(idx) / per_day)
                 if needed and per_day > 0

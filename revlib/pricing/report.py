@@ -169,7 +169,8 @@ def verdict_callouts(verdicts: pd.DataFrame) -> reporting.HTML:
         extra = ""
         if v["verdict"] == "keep testing" and pd.notna(v["visitors_needed_per_variant"]):
             extra = (
-                f" To tell the leader from the runner-up (95 %, power 80 %): about "
+                f" To tell {v['leader']}'s revenue per visitor from the runner-up "
+                f"{v.get('runner_up', 'arm')}'s at the observed rates (95 %, power 80 %): about "
                 f"{int(v['visitors_needed_per_variant']):,} visitors per variant"
                 + (
                     f", {int(v['days_needed']):,} days at this traffic."
@@ -284,7 +285,8 @@ def plan_callout(plans: pd.DataFrame) -> reporting.HTML:
     lift = float(short["lift"].iloc[0])
     return reporting.callout(
         f"The rule of thumb ({rule}) is not enough for {len(short)} of {len(plans)} tests to detect a "
-        f"{lift:+.0%} lift in conversion: they need {int(short['visitors_per_variant'].min()):,} to "
+        f"{lift:+.0%} lift in conversion (the planned lift, not the leader-vs-runner-up gap sized in "
+        f"the verdicts above): they need {int(short['visitors_per_variant'].min()):,} to "
         f"{int(short['visitors_per_variant'].max()):,} visitors per variant, {int(short['days_needed'].min()):,} to "
         f"{int(short['days_needed'].max()):,} days at their traffic. At the rule's size they only detect lifts of "
         f"{short['mde_at_rule'].min():+.0%} to {short['mde_at_rule'].max():+.0%}.",

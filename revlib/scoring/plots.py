@@ -64,8 +64,14 @@ def plot_calibration(curves: pd.DataFrame, *, title: str = "Calibration on the h
     return _unit_square(fig, ax, "predicted win probability", "observed win rate", title)
 
 
-def plot_lift(lift: pd.DataFrame, *, title: str = "Win rate by decile of score (1 = highest)"):
-    """Win rate in each decile of predicted probability, one bar group per model."""
+def plot_lift(
+    lift: pd.DataFrame,
+    *,
+    title: str = "Win rate by decile of score (1 = highest)",
+    ylabel: str = "win rate",
+):
+    """Win rate (or conversion rate, ``ylabel``) in each decile of predicted probability, one
+    bar group per model, with the overall rate as a dashed line."""
     import matplotlib.pyplot as plt
 
     from revlib.reporting import pct_axis
@@ -89,7 +95,7 @@ def plot_lift(lift: pd.DataFrame, *, title: str = "Win rate by decile of score (
     ax.axhline(base, color="#6b7280", lw=1, ls="--", label=f"overall {base:.0%}")
     ax.set(
         xlabel="decile of predicted probability",
-        ylabel="win rate",
+        ylabel=ylabel,
         title=title,
         xticks=range(1, 11),
     )

@@ -311,3 +311,42 @@ def future_table(metrics: Mapping[str, float]) -> pd.DataFrame:
         ],
         columns=["check", "value"],
     )
+
+
+NO_SKILL_AUC = 0.55  # ROC AUC below this on the held-out period: ranks about as well as chance
+
+
+def prospect_verdict(comparison: pd.DataFrame) -> tuple[str, str, str]:
+    """(title, text, level) of the prospect-conversion callout, coloured by its verdict:
+    "warning" with a plain instruction when LightGBM has no skill (held-out ROC AUC below
+    :data:`NO_SKILL_AUC`; 0.5 = chance), else the baseline verdict of
+    :func:`revlib.scoring.evaluation.verdict` ("success" only when it beats every baseline)."""
+    m = comparison.loc["lightgbm"]
+    base = verdict(comparison)
+    if m["roc_auc"] < NO_SKILL_AUC:
+        text = (
+            f"On the held-out period the model ranks prospects with ROC AUC {m['roc_auc']:.2f}, "
+            "about as well as a coin (0.50): it cannot tell which new accounts will convert. "
+            "Do not prioritise or route prospects by this score; plan on the historical "
+            f"conversion rate ({m['base_rate'] * 100:.1f} % of prospects converted in the held-out period), "
+            "by acquisition channel and segment where those differ, and add what the accounts "
+            "table does not hold today (firmographics, engagement) before trying again."
+        )
+        return "No skill: do not use the prospect score", text, "warning"
+    if base["beats_all"]:
+        return "Prospect conversion: the model beats its baselines", str(base["text"]), "success"
+    return "Prospect conversion: no clear gain over the baselines", str(base["text"]), "warning"
+
+
+RUN_CHECKS = (
+    "both the training and the held-out period hold deals",
+    "every win probability lies between 0 and 100 %",
+    "every open deal is scored once",
+    "the expected values add up to win probability x amount",
+    "the saved model reproduces its predictions",
+)
+
+
+def checks_text() -> str:
+    """The sentence the report prints once its guards have passed (:data:`RUN_CHECKS`)."""
+    return f"All {len(RUN_CHECKS)} checks passed: " + "; ".join(RUN_CHECKS) + "."

@@ -177,10 +177,13 @@ def calibration_curves(test: pd.DataFrame, *, bins: int = 10) -> pd.DataFrame:
     ]
 
 
-def lift_tables(test: pd.DataFrame) -> pd.DataFrame:
-    """Lift by decile of every model on the test rows, stacked with a ``model`` column."""
+def lift_tables(test: pd.DataFrame, *, models: Sequence[str] | None = None) -> pd.DataFrame:
+    """Lift by decile of every model on the test rows, stacked with a ``model`` column.
+    ``models``: prediction columns to use (default the deal models of :data:`MODEL_NAMES`;
+    prospects use lightgbm, channel_rate, logistic)."""
+    names = list(MODEL_NAMES) if models is None else list(models)
     return pd.concat(
-        [lift_table(test["won"], test[m]).assign(model=m) for m in MODEL_NAMES if m in test],
+        [lift_table(test["won"], test[m]).assign(model=m) for m in names if m in test],
         ignore_index=True,
     )
 

@@ -146,7 +146,9 @@ def intersection(
     x1, x2, y1, y2 = price[steps], price[steps + 1], d[steps], d[steps + 1]
     with np.errstate(divide="ignore", invalid="ignore"):
         xs = np.where(y2 != y1, x1 - y1 * (x2 - x1) / (y2 - y1), (x1 + x2) / 2)
-    return float({"min": np.min, "max": np.max, "mean": np.mean}[method](xs))
+    if method == "max":
+        return float(xs.max())
+    return float(xs.mean() if method == "mean" else xs.min())
 
 
 def price_points(

@@ -171,9 +171,11 @@ def curves(
 def optimal_prices(
     idata, ref: np.ndarray, agg: pd.DataFrame, *, prob: float = 0.9, points: int = 800
 ) -> pd.DataFrame:
-    """Per segment: revenue-maximising price (posterior median, equal-tailed ``prob``
-    interval; price units), ``at_edge`` (share of draws at an end of the shown prices) and
-    the segment's median stated WTP ``median_wtp`` = ref_s x exp(m_s) with its interval."""
+    """Per segment: the revenue-maximising price (posterior median and 90 % interval, price
+    units), at_edge (share of posterior draws whose optimum is at the lowest or highest price
+    shown) and the segment's median stated willingness to pay (median_wtp) with its interval.
+
+    ``prob`` sets the interval (equal-tailed); median_wtp = ref_s x exp(m_s)."""
     segs = list(idata.posterior["segment"].values)
     q = (1 - prob) / 2
     rows = []

@@ -162,3 +162,16 @@ def bootstrap_optima(
             "upper": np.nanquantile(draws, 1 - a, axis=0),
         }
     )
+
+
+def by_segment(
+    responses: pd.DataFrame, segment: str, *, n_boot: int = 500, seed: int = 0, **options
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """NMS curves and :func:`bootstrap_optima` per value of ``segment`` (sorted): two long
+    tables with a ``segment`` column."""
+    curves, optima = [], []
+    for s in sorted(responses[segment].dropna().unique()):
+        sub = responses[responses[segment] == s]
+        curves.append(newton_miller_smith(sub, **options).curves.assign(segment=s))
+        optima.append(bootstrap_optima(sub, n_boot=n_boot, seed=seed, **options).assign(segment=s))
+    return pd.concat(curves, ignore_index=True), pd.concat(optima, ignore_index=True)

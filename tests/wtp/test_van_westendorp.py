@@ -108,3 +108,41 @@ def test_nms_calibration_and_optima():
         nms.newton_miller_smith(df.drop(columns="pi_cheap"))
     iv = nms.bootstrap_optima(df, n_boot=30, seed=1)
     assert (iv["lower"] <= iv["upper"]).all()
+
+
+def test_report_settings_follow_fast():
+    from revlib.wtp import report
+
+    fast, full = report.settings(True), report.settings(False)
+    assert fast["n_boot"] < full["n_boot"]
+    assert fast["sampler"]["draws"] < full["sampler"]["draws"]
+
+
+def test_truth_check_marks_coverage():
+    from revlib.wtp import report
+
+    pts = pd.DataFrame(
+        {"segment": ["s"], "point": ["opp"], "estimate": [10.0], "lower": [9.0], "upper": [11.0]}
+    )
+    opt = pd.DataFrame(
+        {
+            "segment": ["s"],
+            "revenue_max_price": [10.0],
+            "lower": [9.0],
+            "upper": [9.5],
+            "median_wtp": [12.0],
+            "median_wtp_lower": [11.0],
+            "median_wtp_upper": [13.0],
+        }
+    )
+    truth = {
+        "segments": {
+            "s": {
+                "psm_points": {"opp": 10.5},
+                "stated_wtp_median": 12.5,
+                "gabor_granger_revenue_max_price": 10.0,
+            }
+        }
+    }
+    check = report.truth_check(pts, opt, truth)
+    assert check["covered"].tolist() == [True, True, False]

@@ -103,6 +103,7 @@ def test_scoring_settings(fast: bool, snapshot: str, has_history: bool, mode: st
     [
         ("price_elasticity", "report.settings(fast)"),
         ("price_test", "report.settings(fast)"),
+        ("wtp_survey", "report.settings(fast)"),
         ("customer_health", "report.settings(fast)"),
         ("pipeline_forecast", "report.settings(fast,"),
         ("deal_scoring", "scoring.report.settings(fast,"),

@@ -290,6 +290,50 @@ CONTRACT: dict[str, Table] = {
             ),
             doc="Monthly health signals per account.",
         ),
+        Table(
+            "wtp_responses",
+            (
+                Col("respondent_id", "str", unique=True),
+                Col("company_size", "str", required=False, nullable=True, doc="segment"),
+                Col("region", "str", required=False, nullable=True, doc="segment"),
+                Col("persona", "str", required=False, nullable=True, doc="segment"),
+                Col("weight", "float", required=False, nullable=True, gt=0, doc="survey weight"),
+                _money("too_cheap", doc="price so low quality is doubted (per month)"),
+                _money("cheap", doc="price that is a bargain"),
+                _money("expensive", doc="price that is expensive but still considered"),
+                _money("too_expensive", doc="price too high to consider"),
+                Col(
+                    "pi_cheap",
+                    "int",
+                    required=False,
+                    nullable=True,
+                    ge=1,
+                    le=5,
+                    doc="purchase intent at `cheap` (5 = definitely .. 1 = not), for NMS",
+                ),
+                Col(
+                    "pi_expensive",
+                    "int",
+                    required=False,
+                    nullable=True,
+                    ge=1,
+                    le=5,
+                    doc="purchase intent at `expensive`, for NMS",
+                ),
+            ),
+            doc="Extension: Van Westendorp survey answers, one row per respondent; other segment "
+            "columns are named by the analysis. Inconsistent answers (not too_cheap < cheap < "
+            "expensive < too_expensive) are allowed: the analysis reports and excludes them.",
+        ),
+        Table(
+            "gabor_granger",
+            (
+                Col("respondent_id", "str", ref="wtp_responses.respondent_id"),
+                _money("price", gt=True, doc="price shown (per month)"),
+                Col("would_buy", "bool"),
+            ),
+            doc="Extension: Gabor-Granger answers, one row per respondent and price shown.",
+        ),
     ]
 }
 TABLE_NAMES: tuple[str, ...] = tuple(CONTRACT)

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from revlib.synth import crm, finance, pricing
+from revlib.synth import crm, finance, pricing, survey
 from revlib.synth._core import (
     CHANNEL_MIX,
     Calendar,
@@ -168,9 +168,10 @@ def generate_company(config: SynthConfig | None = None) -> Company:
     P = cfg.params()
     cal = Calendar.build(cfg.start, cfg.months, int(P["company"]["hidden_months"]))
     T = float(cal.end_day)
-    r_reps, r_deals, r_open, r_life, r_exp, r_fin, r_price, r_misc = np.random.default_rng(
-        cfg.seed
-    ).spawn(8)
+    # the 9th stream (survey) is new; spawning 9 leaves the first 8 streams unchanged
+    r_reps, r_deals, r_open, r_life, r_exp, r_fin, r_price, r_misc, r_survey = (
+        np.random.default_rng(cfg.seed).spawn(9)
+    )
     reps = crm.draw_reps(r_reps, cfg.reps, cal, P)
     n0 = int(round(P["company"]["opening_share"] * cfg.accounts))
     pros = crm.draw_prospects(r_deals, cal, reps, P, cfg.accounts - n0)
@@ -271,4 +272,6 @@ def generate_company(config: SynthConfig | None = None) -> Company:
         n0=n0,
         j_deal=keys.nb_keep,
     )
+    survey_tables, truth["wtp_survey"] = survey.survey_tables(r_survey)
+    tables.update(survey_tables)
     return Company(cfg, tables, truth)

@@ -10,7 +10,9 @@ data`` and ``data.load_tables(...)`` work as before.
 
 from revlib.data.contract import (
     CONTRACT,
+    MAX_ABS_NUMBER,
     MAX_EXAMPLES,
+    MAX_MONEY,
     OPPORTUNITY_STATUSES,
     OPPORTUNITY_TYPES,
     REGIONS,
@@ -49,7 +51,9 @@ from revlib.data.validate import DataValidationError, Problem, validate_tables
 
 __all__ = [
     "CONTRACT",
+    "MAX_ABS_NUMBER",
     "MAX_EXAMPLES",
+    "MAX_MONEY",
     "OPPORTUNITY_STATUSES",
     "OPPORTUNITY_TYPES",
     "REGIONS",

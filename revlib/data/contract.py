@@ -20,6 +20,8 @@ OPPORTUNITY_STATUSES = ("open", "won", "lost")
 TOUCH_TYPES = ("awareness", "content", "demo", "sales", "closing")
 SPEND_CATEGORIES = ("sales", "marketing")
 MAX_EXAMPLES = 5
+MAX_ABS_NUMBER = 1e15  # every number: finite and within +-1e15 (float64 keeps whole units exact)
+MAX_MONEY = 1e10  # one row's money: sums of many rows stay exact in int64 micro-units
 
 
 @dataclass(frozen=True)
@@ -64,7 +66,7 @@ class Table:
 
 
 def _money(name: str, *, gt: bool = False, **kw: Any) -> Col:
-    return Col(name, "float", gt=0 if gt else None, ge=None if gt else 0, **kw)
+    return Col(name, "float", gt=0 if gt else None, ge=None if gt else 0, le=MAX_MONEY, **kw)
 
 
 CONTRACT: dict[str, Table] = {

@@ -15,11 +15,15 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from revlib.data.contract import (
     CONTRACT,
+    MAX_ABS_NUMBER,
     MAX_EXAMPLES,
     REPORTING_CURRENCY,
+    Col,
     Kind,
     Table,
     format_value,
@@ -91,38 +95,173 @@ def _isnull(val: Any) -> bool:
 _TRUE = {"true", "t", "1", "yes", "y"}
 _FALSE = {"false", "f", "0", "no", "n"}
 
+# The text forms the contract accepts (RE2 syntax, matched after trimming whitespace).
+NUMBER_RE = r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$|^(?i:[+-]?(inf|infinity|nan))$"
+DATE_RE = r"^\d{4}-\d{2}-\d{2}$"
+TIMESTAMP_RE = r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?)?(Z|[+-]\d{2}(:?\d{2})?)?$"
+OPEN_END = np.datetime64("9999-12-31", "D")  # "no end" in billing exports: null when nullable
+# pandas' datetime64[ns] range, whole days
+FIRST_DATE = np.datetime64("1677-09-22", "D")
+LAST_DATE = np.datetime64("2262-04-11", "D")
 
-def _parse_column(raw: pd.Series, kind: Kind) -> pd.Series:
-    """Parse one column; values that fail to parse become null (reported by the caller)."""
-    if kind == "str":
-        return raw.astype("string").str.strip().replace("", pd.NA)
-    if kind in ("float", "int"):
-        num = pd.to_numeric(raw, errors="coerce").astype("float64")
-        if kind == "int":
-            whole = num.isna() | (num == np.floor(num))
-            num = num.where(whole)
-            return num.astype("Int64")
-        return num
-    if kind in ("date", "timestamp"):
-        if pd.api.types.is_datetime64_any_dtype(raw):
-            parsed = raw
-            if getattr(parsed.dt, "tz", None) is not None:
-                parsed = parsed.dt.tz_convert("UTC").dt.tz_localize(None)
-        else:
-            text = raw.astype("string").str.strip()
-            parsed = pd.to_datetime(text, errors="coerce", format="ISO8601", utc=True)
-            parsed = parsed.dt.tz_localize(None)
-        parsed = parsed.astype("datetime64[ns]")
-        return parsed.dt.normalize() if kind == "date" else parsed
-    if kind == "bool":
-        if pd.api.types.is_bool_dtype(raw):
-            return raw.astype("boolean")
-        text = raw.astype("string").str.strip().str.lower()
-        out = pd.Series(pd.NA, index=raw.index, dtype="boolean")
-        out[text.isin(_TRUE).fillna(False).astype(bool)] = True
-        out[text.isin(_FALSE).fillna(False).astype(bool)] = False
+
+@dataclass
+class Parsed:
+    """A parsed column and, per failed rule, the rows (boolean mask) that broke it."""
+
+    values: pd.Series
+    failed: dict[str, np.ndarray] = field(default_factory=dict)
+
+    def fail(self, rule: str, mask: np.ndarray) -> None:
+        if mask.any():
+            self.failed[rule] = self.failed.get(rule, np.zeros(len(mask), bool)) | mask
+
+
+def _text(raw: pd.Series) -> pa.ChunkedArray:
+    """Trimmed text of a column as Arrow strings (no per-cell Python objects); "" is null."""
+    if not (
+        pd.api.types.is_string_dtype(raw) and isinstance(raw.array, pd.arrays.ArrowStringArray)
+    ):
+        raw = raw.astype("string[pyarrow]")
+    text = pc.utf8_trim_whitespace(pa.chunked_array([pa.array(raw.array)]))
+    return pc.if_else(pc.equal(text, ""), pa.scalar(None, text.type), text)
+
+
+def _mask(arr: pa.ChunkedArray | pa.Array) -> np.ndarray:
+    """A boolean Arrow array as numpy, null as False."""
+    return np.asarray(pc.fill_null(arr, False).to_numpy(zero_copy_only=False), dtype=bool)
+
+
+def _is_text(raw: pd.Series) -> bool:
+    return raw.dtype == object or pd.api.types.is_string_dtype(raw)
+
+
+def _parse_number(raw: pd.Series, kind: Kind) -> Parsed:
+    """Numbers from text (decimal, optional exponent) or numeric storage; booleans are not
+    numbers. Non-finite values and magnitudes above ``MAX_ABS_NUMBER`` are rejected."""
+    shown = f"a {'whole ' if kind == 'int' else ''}number"
+    if pd.api.types.is_bool_dtype(raw) or (
+        raw.dtype == object and raw.map(lambda v: isinstance(v, (bool, np.bool_))).any()
+    ):
+        out = Parsed(pd.Series(np.nan, index=raw.index))
+        out.fail(f"must be {shown} (true/false is not)", raw.notna().to_numpy())
         return out
-    raise ValueError(f"unknown column kind {kind!r}")
+    if pd.api.types.is_numeric_dtype(raw):
+        num = raw.to_numpy(dtype="float64", na_value=np.nan)
+        out = Parsed(pd.Series(num, index=raw.index))
+    else:
+        text = _text(raw)
+        ok = pc.match_substring_regex(text, NUMBER_RE)
+        out = Parsed(pd.Series(np.nan, index=raw.index))
+        out.fail(f"must be {_KIND_TEXT[kind]}", _mask(pc.invert(ok)) & _mask(pc.is_valid(text)))
+        num = pc.cast(pc.if_else(ok, text, pa.scalar(None, text.type)), pa.float64())
+        num = num.to_numpy().astype("float64")  # nulls become NaN
+        nan_text = _mask(ok) & np.isnan(num)  # the text "nan": not finite, not an empty cell
+        num[nan_text] = np.inf
+    big = ~np.isnan(num) & ~(np.abs(num) <= MAX_ABS_NUMBER)
+    out.fail(f"must be a finite number between -{MAX_ABS_NUMBER:g} and {MAX_ABS_NUMBER:g}", big)
+    num = np.where(big, np.nan, num)
+    if kind == "int":
+        frac = ~np.isnan(num) & (num != np.floor(num))
+        out.fail(f"must be {_KIND_TEXT[kind]}", frac)
+        num = np.where(frac, np.nan, num)
+        out.values = pd.Series(num, index=raw.index).astype("Int64")
+    else:
+        out.values = pd.Series(num, index=raw.index, dtype="float64")
+    return out
+
+
+def _days_from_text(text: pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray]:
+    """``YYYY-MM-DD`` prefixes as numpy days (``datetime64[D]``, any year) and a mask of the
+    rows that are real calendar dates; computed from integers, no per-cell objects."""
+
+    def part(a: int, b: int) -> np.ndarray:
+        digits = pc.utf8_slice_codeunits(text, a, b)
+        return pc.cast(digits, pa.int64()).to_numpy()
+
+    y, m, d = part(0, 4), part(5, 7), part(8, 10)
+    month = (y - 1970) * 12 + np.clip(m, 1, 12) - 1
+    first = month.astype("datetime64[M]").astype("datetime64[D]")
+    length = (month + 1).astype("datetime64[M]").astype("datetime64[D]") - first
+    real = (m >= 1) & (m <= 12) & (d >= 1) & (d <= length.astype(int))
+    return first + (np.clip(d, 1, 31) - 1).astype("timedelta64[D]"), real
+
+
+def _parse_datetime(raw: pd.Series, kind: Kind, nullable: bool) -> Parsed:
+    """Dates (``YYYY-MM-DD``, midnight) and ISO-8601 timestamps (a zone is converted to UTC)
+    from text, or datetime storage (a date column takes the calendar date in the value's own
+    zone). ``9999-12-31`` (any time that day) is null in a nullable column (open-ended);
+    other dates outside ``FIRST_DATE`` .. ``LAST_DATE`` are rejected."""
+    out = Parsed(pd.Series(pd.NaT, index=raw.index, dtype="datetime64[ns]"))
+    if pd.api.types.is_datetime64_any_dtype(raw):
+        values = raw
+        if getattr(values.dt, "tz", None) is not None:
+            values = (
+                values.dt.tz_localize(None)
+                if kind == "date"
+                else (values.dt.tz_convert("UTC").dt.tz_localize(None))
+            )
+        stamps = values.to_numpy()  # datetime64 in its own unit, any range
+        valid = ~np.isnat(stamps)
+        days = stamps.astype("datetime64[D]")
+    else:
+        text = _text(raw)
+        ok = pc.match_substring_regex(text, DATE_RE if kind == "date" else TIMESTAMP_RE)
+        days, real = _days_from_text(pc.if_else(pc.fill_null(ok, False), text, "0000-01-01"))
+        valid = _mask(ok) & real
+        out.fail(f"must be {_KIND_TEXT[kind]}", _mask(pc.is_valid(text)) & ~valid)
+        stamps = days if kind == "date" else None
+    days = np.where(valid, days, np.datetime64("NaT"))
+    open_end = valid & (days == OPEN_END)
+    if nullable:
+        valid &= ~open_end
+    outside = valid & ((days < FIRST_DATE) | (days > LAST_DATE))
+    out.fail(
+        f"must be between {FIRST_DATE} and {LAST_DATE}"
+        + ("" if not nullable else f" ({OPEN_END} means no date: null)"),
+        outside,
+    )
+    valid &= ~outside
+    if not valid.any():
+        return out
+    if stamps is None:  # timestamp text: pandas' ISO-8601 parser, only for rows already checked
+        kept = raw[valid].astype("string").str.strip()
+        parsed = pd.to_datetime(kept, errors="coerce", format="ISO8601", utc=True)
+        result = pd.Series(pd.NaT, index=raw.index, dtype="datetime64[ns]")
+        result[valid] = parsed.dt.tz_localize(None).astype("datetime64[ns]")
+        out.fail(f"must be {_KIND_TEXT[kind]}", valid & result.isna().to_numpy())
+        out.values = result
+        return out
+    kept = np.where(valid, stamps, np.datetime64("NaT")).astype("datetime64[ns]")
+    result = pd.Series(kept, index=raw.index)
+    out.values = result.dt.normalize() if kind == "date" else result
+    return out
+
+
+def _parse_bool(raw: pd.Series) -> Parsed:
+    if pd.api.types.is_bool_dtype(raw):
+        return Parsed(raw.astype("boolean"))
+    text = raw.astype("string").str.strip().str.lower()
+    out = pd.Series(pd.NA, index=raw.index, dtype="boolean")
+    out[text.isin(_TRUE).fillna(False).astype(bool)] = True
+    out[text.isin(_FALSE).fillna(False).astype(bool)] = False
+    parsed = Parsed(out)
+    was = (text.notna() & (text != "")).fillna(False).to_numpy(bool)
+    parsed.fail(f"must be {_KIND_TEXT['bool']}", was & out.isna().to_numpy())
+    return parsed
+
+
+def _parse_column(raw: pd.Series, col: Col) -> Parsed:
+    """Parse one column; values that fail a rule become null and their rows are reported."""
+    if col.kind == "str":
+        return Parsed(raw.astype("string").str.strip().replace("", pd.NA))
+    if col.kind in ("float", "int"):
+        return _parse_number(raw, col.kind)
+    if col.kind in ("date", "timestamp"):
+        return _parse_datetime(raw, col.kind, col.nullable)
+    if col.kind == "bool":
+        return _parse_bool(raw)
+    raise ValueError(f"unknown column kind {col.kind!r}")
 
 
 _KIND_TEXT = {
@@ -135,6 +274,25 @@ _KIND_TEXT = {
 }
 
 
+def _extra_column(raw: pd.Series) -> pd.Series:
+    """A column outside the contract: numeric when every value parses (Arrow casts, cheap at
+    thousands of columns), text otherwise; non-text storage is kept as it is."""
+    if not _is_text(raw):
+        return raw
+    if isinstance(raw.array, pd.arrays.ArrowStringArray) and raw.notna().any():
+        arr = pa.array(raw.array)
+        for typ in (pa.int64(), pa.float64()):
+            try:
+                return pd.Series(pc.cast(arr, typ).to_numpy(zero_copy_only=False), index=raw.index)
+            except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+                continue
+        return raw.astype("string")
+    num = pd.to_numeric(raw, errors="coerce")
+    if num.notna().sum() == raw.notna().sum() and raw.notna().any():
+        return num
+    return raw.astype("string")
+
+
 def _parse_table(
     table: Table, raw: pd.DataFrame, source: str
 ) -> tuple[pd.DataFrame, list[Problem], dict[str, set]]:
@@ -144,40 +302,30 @@ def _parse_table(
     missing = [c.name for c in table.columns if c.required and c.name not in raw.columns]
     for name in missing:
         problems.append(Problem(table.name, name, "required column is missing"))
-    df = raw.copy()
+    columns: dict[str, pd.Series] = {}
     type_failed: dict[str, set] = {}
-    for col in table.columns:
-        if col.name not in df.columns:
+    for name in raw.columns:
+        col = table.col(name)
+        if col is None:
+            columns[name] = _extra_column(raw[name])
             continue
-        parsed = _parse_column(df[col.name], col.kind)
-        was_value = df[col.name].notna()
-        if df[col.name].dtype == object or pd.api.types.is_string_dtype(df[col.name]):
-            was_value &= df[col.name].astype("string").str.strip().fillna("") != ""
-        bad = was_value & parsed.isna()
-        if bad.any():
+        parsed = _parse_column(raw[name], col)
+        for rule, bad in parsed.failed.items():
             problems.append(
                 Problem(
                     table.name,
-                    col.name,
-                    f"must be {_KIND_TEXT[col.kind]}",
+                    name,
+                    rule,
                     int(bad.sum()),
-                    _examples(df.loc[bad, col.name], source),
+                    _examples(raw.loc[bad, name], source),
                 )
             )
-            type_failed.setdefault(col.name, set()).update(df.index[bad])
-        if col.kind == "bool" and not col.nullable and not parsed.isna().any():
-            parsed = parsed.astype(bool)
-        df[col.name] = parsed
-    known = {c.name for c in table.columns}
-    for name in df.columns:
-        if name in known or df[name].dtype != object and not pd.api.types.is_string_dtype(df[name]):
-            continue
-        num = pd.to_numeric(df[name], errors="coerce")
-        if num.notna().sum() == df[name].notna().sum() and df[name].notna().any():
-            df[name] = num
-        else:
-            df[name] = df[name].astype("string")
-    return df, problems, type_failed
+            type_failed.setdefault(name, set()).update(raw.index[bad])
+        values = parsed.values
+        if col.kind == "bool" and not col.nullable and not values.isna().any():
+            values = values.astype(bool)
+        columns[name] = values
+    return pd.DataFrame(columns, index=raw.index), problems, type_failed
 
 
 # ----------------------------------------------------------------------------- rules (pandera)

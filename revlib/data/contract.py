@@ -94,7 +94,12 @@ CONTRACT: dict[str, Table] = {
                 Col("account_id", "str", ref="accounts.account_id"),
                 Col("product", "str"),
                 Col("start_date", "date"),
-                Col("end_date", "date", nullable=True, doc="exclusive; null (or 9999-12-31) = still active"),
+                Col(
+                    "end_date",
+                    "date",
+                    nullable=True,
+                    doc="exclusive; null (or 9999-12-31) = still active",
+                ),
                 _money("mrr", doc="monthly recurring amount in `currency`"),
                 Col("currency", "str", required=False, nullable=True),
                 Col("quantity", "int", required=False, nullable=True, ge=0),

@@ -128,6 +128,17 @@ def test_timestamps_iso_8601_with_zone_to_utc() -> None:
     assert (p.column, p.rule, p.count) == ("changed_at", "must be an ISO-8601 timestamp", 1)
 
 
+def test_open_end_in_a_stored_timestamp_column_leaves_the_input_alone() -> None:
+    stamps = np.array(["2023-01-05T10:00", "9999-12-31T00:00", "NaT"], dtype="datetime64[us]")
+    frame = pd.DataFrame(
+        {"journey_id": ["j1", "j2", "j3"], "converted": [True, False, False], "revenue": 1.0}
+    ).assign(converted_at=stamps)
+    out = data.validate_tables({"journeys": frame})["journeys"]
+    assert out["converted_at"].isna().tolist() == [False, True, True]
+    assert out["converted_at"].iloc[0] == pd.Timestamp("2023-01-05 10:00")
+    assert frame["converted_at"].iloc[1] == pd.Timestamp("9999-12-31")  # caller's frame as given
+
+
 # ----------------------------------------------------------------------------- numbers
 
 

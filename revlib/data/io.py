@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from revlib.data.contract import CONTRACT, MAX_EXAMPLES, TABLE_NAMES, format_value
-from revlib.data.validate import DataValidationError, Problem, validate_tables
+from revlib.data.validate import DataValidationError, Problem, _validate
 
 # ----------------------------------------------------------------------------- reading
 
@@ -238,7 +238,7 @@ def load_tables(
         except DataValidationError as err:
             problems += err.problems
     try:
-        parsed = validate_tables(raw, sources=sources, data_dir=data_dir)
+        parsed = _validate(raw, sources=sources, data_dir=data_dir)  # empties raw: frees text
     except DataValidationError as err:
         raise DataValidationError(problems + err.problems, data_dir) from None
     if problems:

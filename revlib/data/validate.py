@@ -9,7 +9,7 @@ text otherwise.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -117,14 +117,25 @@ class Parsed:
             self.failed[rule] = self.failed.get(rule, np.zeros(len(mask), bool)) | mask
 
 
-def _text(raw: pd.Series) -> pa.ChunkedArray:
-    """Trimmed text of a column as Arrow strings (no per-cell Python objects); "" is null."""
+BLOCK_ROWS = 1 << 18  # text is parsed in blocks of rows: temporaries stay a block's size
+
+
+def _arrow_text(raw: pd.Series) -> pa.ChunkedArray:
+    """A column's text as Arrow strings, zero-copy when it already is (a CSV column)."""
     if not (
         pd.api.types.is_string_dtype(raw) and isinstance(raw.array, pd.arrays.ArrowStringArray)
     ):
         raw = raw.astype("string[pyarrow]")
-    text = pc.utf8_trim_whitespace(pa.chunked_array([pa.array(raw.array)]))
-    return pc.if_else(pc.equal(text, ""), pa.scalar(None, text.type), text)
+    arr = pa.array(raw.array)  # an Array, or a ChunkedArray when read in blocks
+    return arr if isinstance(arr, pa.ChunkedArray) else pa.chunked_array([arr])
+
+
+def _text_blocks(raw: pd.Series) -> Iterator[pa.ChunkedArray]:
+    """Trimmed text of a column, ``BLOCK_ROWS`` rows at a time; "" is null."""
+    arr = _arrow_text(raw)
+    for start in range(0, len(arr), BLOCK_ROWS):
+        text = pc.utf8_trim_whitespace(arr.slice(start, BLOCK_ROWS))
+        yield pc.if_else(pc.equal(text, ""), pa.scalar(None, text.type), text)
 
 
 def _mask(arr: pa.ChunkedArray | pa.Array) -> np.ndarray:
@@ -134,6 +145,17 @@ def _mask(arr: pa.ChunkedArray | pa.Array) -> np.ndarray:
 
 def _is_text(raw: pd.Series) -> bool:
     return raw.dtype == object or pd.api.types.is_string_dtype(raw)
+
+
+def _number_block(text: pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray]:
+    """Numbers of one block of trimmed text (null: NaN; the text ``nan``: inf, so it is
+    reported as not finite) and the mask of cells that are not number text."""
+    ok = pc.match_substring_regex(text, NUMBER_RE)
+    not_number = _mask(pc.invert(ok)) & _mask(pc.is_valid(text))
+    num = pc.cast(pc.if_else(ok, text, pa.scalar(None, text.type)), pa.float64())
+    num = np.array(num.to_numpy(), dtype="float64")  # nulls become NaN; writable
+    num[_mask(ok) & np.isnan(num)] = np.inf
+    return num, not_number
 
 
 def _parse_number(raw: pd.Series, kind: Kind) -> Parsed:
@@ -150,14 +172,10 @@ def _parse_number(raw: pd.Series, kind: Kind) -> Parsed:
         num = raw.to_numpy(dtype="float64", na_value=np.nan)
         out = Parsed(pd.Series(num, index=raw.index))
     else:
-        text = _text(raw)
-        ok = pc.match_substring_regex(text, NUMBER_RE)
+        blocks = [_number_block(text) for text in _text_blocks(raw)]
+        num = np.concatenate([b[0] for b in blocks]) if blocks else np.zeros(0)
         out = Parsed(pd.Series(np.nan, index=raw.index))
-        out.fail(f"must be {_KIND_TEXT[kind]}", _mask(pc.invert(ok)) & _mask(pc.is_valid(text)))
-        num = pc.cast(pc.if_else(ok, text, pa.scalar(None, text.type)), pa.float64())
-        num = num.to_numpy().astype("float64")  # nulls become NaN
-        nan_text = _mask(ok) & np.isnan(num)  # the text "nan": not finite, not an empty cell
-        num[nan_text] = np.inf
+        out.fail(f"must be {_KIND_TEXT[kind]}", np.concatenate([b[1] for b in blocks or [()]]))
     big = ~np.isnan(num) & ~(np.abs(num) <= MAX_ABS_NUMBER)
     out.fail(f"must be a finite number between -{MAX_ABS_NUMBER:g} and {MAX_ABS_NUMBER:g}", big)
     num = np.where(big, np.nan, num)
@@ -171,20 +189,34 @@ def _parse_number(raw: pd.Series, kind: Kind) -> Parsed:
     return out
 
 
+_MONTH_DAYS = np.array([0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31])
+
+
 def _days_from_text(text: pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray]:
-    """``YYYY-MM-DD`` prefixes as numpy days (``datetime64[D]``, any year) and a mask of the
-    rows that are real calendar dates; computed from integers, no per-cell objects."""
+    """``YYYY-MM-DD`` prefixes (already checked by ``DATE_RE`` or ``TIMESTAMP_RE``) as numpy
+    days (``datetime64[D]``, any year) and a mask of the rows that are real calendar dates.
+    Integer arithmetic on whole columns (days from civil, H. Hinnant), no per-cell objects."""
+    ymd = pc.replace_substring(pc.utf8_slice_codeunits(text, 0, 10), "-", "")
+    v = pc.cast(ymd, pa.int64()).to_numpy()
+    y, m, d = v // 10000, v // 100 % 100, v % 100
+    leap = (y % 4 == 0) & ((y % 100 != 0) | (y % 400 == 0))
+    month_ok = (m >= 1) & (m <= 12)
+    length = _MONTH_DAYS[np.where(month_ok, m, 1)] + (leap & (m == 2))
+    real = month_ok & (d >= 1) & (d <= length)
+    yy = y - (m <= 2)
+    era = yy // 400
+    yoe = yy - era * 400
+    doy = (153 * ((m + 9) % 12) + 2) // 5 + d - 1
+    days = era * 146097 + yoe * 365 + yoe // 4 - yoe // 100 + doy - 719468
+    return days.view("datetime64[D]"), real
 
-    def part(a: int, b: int) -> np.ndarray:
-        digits = pc.utf8_slice_codeunits(text, a, b)
-        return pc.cast(digits, pa.int64()).to_numpy()
 
-    y, m, d = part(0, 4), part(5, 7), part(8, 10)
-    month = (y - 1970) * 12 + np.clip(m, 1, 12) - 1
-    first = month.astype("datetime64[M]").astype("datetime64[D]")
-    length = (month + 1).astype("datetime64[M]").astype("datetime64[D]") - first
-    real = (m >= 1) & (m <= 12) & (d >= 1) & (d <= length.astype(int))
-    return first + (np.clip(d, 1, 31) - 1).astype("timedelta64[D]"), real
+def _date_block(text: pa.ChunkedArray, pattern: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Days of one block of trimmed text, the mask of real dates in ``pattern``'s form and
+    the mask of non-null cells."""
+    ok = pc.fill_null(pc.match_substring_regex(text, pattern), False)
+    days, real = _days_from_text(pc.if_else(ok, text, "0000-01-01"))
+    return days, _mask(ok) & real, _mask(pc.is_valid(text))
 
 
 def _parse_datetime(raw: pd.Series, kind: Kind, nullable: bool) -> Parsed:
@@ -192,7 +224,7 @@ def _parse_datetime(raw: pd.Series, kind: Kind, nullable: bool) -> Parsed:
     from text, or datetime storage (a date column takes the calendar date in the value's own
     zone). ``9999-12-31`` (any time that day) is null in a nullable column (open-ended);
     other dates outside ``FIRST_DATE`` .. ``LAST_DATE`` are rejected."""
-    out = Parsed(pd.Series(pd.NaT, index=raw.index, dtype="datetime64[ns]"))
+    failed: dict[str, np.ndarray] = {}
     if pd.api.types.is_datetime64_any_dtype(raw):
         values = raw
         if getattr(values.dt, "tz", None) is not None:
@@ -201,40 +233,45 @@ def _parse_datetime(raw: pd.Series, kind: Kind, nullable: bool) -> Parsed:
                 if kind == "date"
                 else (values.dt.tz_convert("UTC").dt.tz_localize(None))
             )
-        stamps = values.to_numpy()  # datetime64 in its own unit, any range
+        stamps = np.array(values.to_numpy(), copy=True)  # own unit (any range); ours to edit
         valid = ~np.isnat(stamps)
-        days = stamps.astype("datetime64[D]")
+        days = stamps.astype("datetime64[D]")  # a new array
+        if kind == "date":
+            stamps = days  # its calendar date
     else:
-        text = _text(raw)
-        ok = pc.match_substring_regex(text, DATE_RE if kind == "date" else TIMESTAMP_RE)
-        days, real = _days_from_text(pc.if_else(pc.fill_null(ok, False), text, "0000-01-01"))
-        valid = _mask(ok) & real
-        out.fail(f"must be {_KIND_TEXT[kind]}", _mask(pc.is_valid(text)) & ~valid)
+        pattern = DATE_RE if kind == "date" else TIMESTAMP_RE
+        blocks = [_date_block(text, pattern) for text in _text_blocks(raw)] or [
+            (np.zeros(0, "datetime64[D]"), np.zeros(0, bool), np.zeros(0, bool))
+        ]
+        days = np.concatenate([b[0] for b in blocks])
+        valid = np.concatenate([b[1] for b in blocks])
+        failed[f"must be {_KIND_TEXT[kind]}"] = np.concatenate([b[2] for b in blocks]) & ~valid
+        del blocks
         stamps = days if kind == "date" else None
-    days = np.where(valid, days, np.datetime64("NaT"))
-    open_end = valid & (days == OPEN_END)
     if nullable:
-        valid &= ~open_end
+        valid &= days != OPEN_END
     outside = valid & ((days < FIRST_DATE) | (days > LAST_DATE))
-    out.fail(
+    failed[
         f"must be between {FIRST_DATE} and {LAST_DATE}"
-        + ("" if not nullable else f" ({OPEN_END} means no date: null)"),
-        outside,
-    )
+        + ("" if not nullable else f" ({OPEN_END} means no date: null)")
+    ] = outside
     valid &= ~outside
-    if not valid.any():
-        return out
+    del outside
     if stamps is None:  # timestamp text: pandas' ISO-8601 parser, only for rows already checked
-        kept = raw[valid].astype("string").str.strip()
-        parsed = pd.to_datetime(kept, errors="coerce", format="ISO8601", utc=True)
         result = pd.Series(pd.NaT, index=raw.index, dtype="datetime64[ns]")
-        result[valid] = parsed.dt.tz_localize(None).astype("datetime64[ns]")
-        out.fail(f"must be {_KIND_TEXT[kind]}", valid & result.isna().to_numpy())
-        out.values = result
-        return out
-    kept = np.where(valid, stamps, np.datetime64("NaT")).astype("datetime64[ns]")
-    result = pd.Series(kept, index=raw.index)
-    out.values = result.dt.normalize() if kind == "date" else result
+        if valid.any():
+            kept = raw[valid].astype("string").str.strip()
+            parsed = pd.to_datetime(kept, errors="coerce", format="ISO8601", utc=True)
+            result[valid] = parsed.dt.tz_localize(None).astype("datetime64[ns]")
+            failed[f"must be {_KIND_TEXT[kind]}"] = failed[f"must be {_KIND_TEXT[kind]}"] | (
+                valid & result.isna().to_numpy()
+            )
+    else:
+        stamps[~valid] = np.datetime64("NaT")  # stamps is this function's own array
+        result = pd.Series(stamps.astype("datetime64[ns]"), index=raw.index)
+    out = Parsed(result)
+    for rule, mask in failed.items():
+        out.fail(rule, mask)
     return out
 
 
@@ -251,10 +288,19 @@ def _parse_bool(raw: pd.Series) -> Parsed:
     return parsed
 
 
+def _parse_text(raw: pd.Series) -> pd.Series:
+    """Text trimmed, "" null; a CSV column already clean is kept as it is (no copy)."""
+    text = raw.astype("string")
+    arr = _arrow_text(text)
+    if pc.any(pc.match_substring_regex(arr, r"^\s|\s$|^$")).as_py():
+        return text.str.strip().replace("", pd.NA)
+    return text
+
+
 def _parse_column(raw: pd.Series, col: Col) -> Parsed:
     """Parse one column; values that fail a rule become null and their rows are reported."""
     if col.kind == "str":
-        return Parsed(raw.astype("string").str.strip().replace("", pd.NA))
+        return Parsed(_parse_text(raw))
     if col.kind in ("float", "int"):
         return _parse_number(raw, col.kind)
     if col.kind in ("date", "timestamp"):
@@ -297,41 +343,43 @@ def _parse_table(
     table: Table, raw: pd.DataFrame, source: str
 ) -> tuple[pd.DataFrame, list[Problem], dict[str, set]]:
     """Parse the contract columns; returns the frame, type problems and, per column, the rows
-    whose value failed to parse (so they are not reported a second time as nulls)."""
+    whose value failed to parse (so they are not reported a second time as nulls).
+
+    Columns are taken out of ``raw`` (a frame of the caller's, emptied) as they are parsed,
+    so the text of a parsed column is freed when nothing else holds it."""
     problems: list[Problem] = []
     missing = [c.name for c in table.columns if c.required and c.name not in raw.columns]
     for name in missing:
         problems.append(Problem(table.name, name, "required column is missing"))
     columns: dict[str, pd.Series] = {}
     type_failed: dict[str, set] = {}
-    for name in raw.columns:
+    index = raw.index
+    for name in list(raw.columns):
+        text = raw.pop(name)
         col = table.col(name)
         if col is None:
-            columns[name] = _extra_column(raw[name])
+            columns[name] = _extra_column(text)
             continue
-        parsed = _parse_column(raw[name], col)
+        parsed = _parse_column(text, col)
         for rule, bad in parsed.failed.items():
             problems.append(
-                Problem(
-                    table.name,
-                    name,
-                    rule,
-                    int(bad.sum()),
-                    _examples(raw.loc[bad, name], source),
-                )
+                Problem(table.name, name, rule, int(bad.sum()), _examples(text[bad], source))
             )
-            type_failed.setdefault(name, set()).update(raw.index[bad])
+            type_failed.setdefault(name, set()).update(index[bad])
         values = parsed.values
         if col.kind == "bool" and not col.nullable and not values.isna().any():
             values = values.astype(bool)
         columns[name] = values
-    return pd.DataFrame(columns, index=raw.index), problems, type_failed
+        del text, parsed
+        pa.default_memory_pool().release_unused()  # freed text back to the OS, not kept by Arrow
+    return pd.DataFrame(columns, index=index), problems, type_failed
 
 
 # ----------------------------------------------------------------------------- rules (pandera)
 
 
-def _schema(table: Table, present: Mapping[str, pd.DataFrame]):
+def _schema(table: Table):
+    """Null, range and allowed-value rules; unique ids and foreign keys: :func:`_key_problems`."""
     import pandera.pandas as pa
 
     columns = {}
@@ -347,24 +395,68 @@ def _schema(table: Table, present: Mapping[str, pd.DataFrame]):
             checks.append(
                 pa.Check.isin(list(col.isin), error=f"must be one of {', '.join(col.isin)}")
             )
-        if col.ref is not None:
-            ref_table, ref_col = col.ref.split(".")
-            if ref_table in present and ref_col in present[ref_table].columns:
-                keys = set(present[ref_table][ref_col].dropna().astype(str))
-                checks.append(
-                    pa.Check(
-                        lambda s, keys=keys: s.astype(str).isin(keys),
-                        element_wise=False,
-                        error=f"foreign key must match {col.ref} (orphan)",
-                    )
-                )
         columns[col.name] = pa.Column(
             checks=checks,
             nullable=col.nullable,
-            unique=col.unique,
             required=False,
         )
     return pa.DataFrameSchema(columns, name=table.name, coerce=False, strict=False)
+
+
+def _duplicated(values: pd.Series) -> np.ndarray:
+    """Rows whose (non-null) value occurs more than once. Text is first checked by sorting
+    with Arrow (a hash table of millions of strings takes several times their size); only
+    when there are duplicates are their rows located."""
+    if _is_text(values):
+        arr = _arrow_text(values).drop_null()
+        ordered = arr.take(pc.array_sort_indices(arr))
+        if len(arr) < 2 or not pc.any(pc.equal(ordered[1:], ordered[:-1])).as_py():
+            return np.zeros(len(values), bool)
+    return (values.duplicated(keep=False) & values.notna()).to_numpy(bool)
+
+
+def _orphans(values: pd.Series, keys: pd.Series) -> np.ndarray:
+    """Rows whose (non-null) value is not among ``keys`` (compared as text, with Arrow)."""
+    arr = _arrow_text(values)
+    known = pc.unique(_arrow_text(keys).combine_chunks().drop_null().cast(arr.type))
+    return _mask(pc.is_valid(arr)) & ~_mask(pc.is_in(arr, value_set=known))
+
+
+def _key_problems(
+    table: Table, df: pd.DataFrame, present: Mapping[str, pd.DataFrame], source: str
+) -> list[Problem]:
+    """Unique ids and foreign keys (a reference is checked when its table is present)."""
+    problems = []
+    for col in table.columns:
+        if col.name not in df.columns:
+            continue
+        if col.unique:
+            bad = _duplicated(df[col.name])
+            if bad.any():
+                problems.append(
+                    Problem(
+                        table.name,
+                        col.name,
+                        "must be unique (duplicate ids)",
+                        int(bad.sum()),
+                        _examples(df.loc[bad, col.name], source),
+                    )
+                )
+        if col.ref is not None:
+            ref_table, ref_col = col.ref.split(".")
+            if ref_table in present and ref_col in present[ref_table].columns:
+                bad = _orphans(df[col.name], present[ref_table][ref_col])
+                if bad.any():
+                    problems.append(
+                        Problem(
+                            table.name,
+                            col.name,
+                            f"foreign key must match {col.ref} (orphan)",
+                            int(bad.sum()),
+                            _examples(df.loc[bad, col.name], source),
+                        )
+                    )
+    return problems
 
 
 def _row_rule_failures(table: Table, df: pd.DataFrame, source: str) -> list[Problem]:
@@ -424,13 +516,25 @@ def validate_tables(
     Every problem of every table is collected, then one :class:`DataValidationError` lists
     them all. Tables not in the contract pass through untouched.
     """
-    import pandera.pandas as pa
+    return _validate(dict(tables), sources=sources, data_dir=data_dir)
+
+
+def _validate(
+    tables: dict[str, pd.DataFrame],
+    *,
+    sources: Mapping[str, str] | None = None,
+    data_dir: str | os.PathLike | None = None,
+) -> dict[str, pd.DataFrame]:
+    """:func:`validate_tables`, emptying ``tables`` as it goes: when the caller holds no other
+    reference (``load_tables``), each raw text column is freed once parsed."""
+    import pandera.pandas as pandera
 
     sources = dict(sources or {})
     problems: list[Problem] = []
     parsed: dict[str, pd.DataFrame] = {}
     type_failed: dict[str, dict[str, set]] = {}
-    for name, raw in tables.items():
+    for name in list(tables):
+        raw = tables.pop(name)
         table = CONTRACT.get(name)
         if table is None:
             parsed[name] = raw
@@ -440,7 +544,9 @@ def validate_tables(
             problems.append(Problem(name, None, "table is empty (no data rows)"))
             parsed[name] = raw
             continue
-        df, found, type_failed[name] = _parse_table(table, raw.reset_index(drop=True), source)
+        raw = raw.reset_index(drop=True)  # a new frame: columns are taken out of it
+        df, found, type_failed[name] = _parse_table(table, raw, source)
+        del raw
         problems += found
         parsed[name] = df
     for name, df in parsed.items():
@@ -449,11 +555,12 @@ def validate_tables(
             continue
         source = sources[name]
         try:
-            _schema(table, parsed).validate(df, lazy=True)
-        except pa.errors.SchemaErrors as err:
+            _schema(table).validate(df, lazy=True)
+        except pandera.errors.SchemaErrors as err:
             problems += _pandera_problems(
                 name, err.failure_cases, df, source, type_failed.get(name, {})
             )
+        problems += _key_problems(table, df, parsed, source)
         problems += _row_rule_failures(table, df, source)
     problems += _currency_problems(parsed, sources)
     if problems:

@@ -21,6 +21,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pacsv
 
 from revlib.data.contract import CONTRACT, MAX_EXAMPLES, TABLE_NAMES, format_value
 from revlib.data.validate import DataValidationError, Problem, _validate
@@ -111,12 +113,9 @@ def _csv_header(path: Path, table: str) -> list[str]:
     return header
 
 
-def _read_csv(path: Path, table: str) -> pd.DataFrame:
-    """A CSV file as Arrow-backed text columns: no per-cell Python objects, so a table takes
+def _read_csv(path: Path, table: str) -> pa.Table:
+    """A CSV file as an Arrow table of text: no per-cell Python objects, so a table takes
     about its file size in memory. Every row must have as many fields as the header."""
-    import pyarrow as pa
-    import pyarrow.csv as pacsv
-
     header = _csv_header(path, table)
     ragged: list[str] = []
     count = 0
@@ -163,17 +162,11 @@ def _read_csv(path: Path, table: str) -> pd.DataFrame:
                 )
             ]
         )
-    return arrow.to_pandas(split_blocks=True, self_destruct=True)
+    return arrow
 
 
-def read_raw(path: str | os.PathLike) -> pd.DataFrame:
-    """Read one table file as text columns (Parquet as stored), before contract parsing.
-
-    CSV: UTF-8, every column as text, empty cells null, the text ``NA`` kept as a value; a
-    row with more or fewer fields than the header, a repeated column name or an unreadable
-    file raise :class:`DataValidationError` naming the file (table = file name stem).
-    """
-    path = Path(path)
+def _read_table(path: Path) -> pd.DataFrame | pa.Table:
+    """One table file as read: Parquet as a frame, CSV as an Arrow table of text."""
     table = path.stem
     problem = path_problem(path)
     if problem:
@@ -186,6 +179,19 @@ def read_raw(path: str | os.PathLike) -> pd.DataFrame:
                 [Problem(table, None, f"{path.name} cannot be read: {str(err).strip()}")]
             ) from None
     return _read_csv(path, table)
+
+
+def read_raw(path: str | os.PathLike) -> pd.DataFrame:
+    """Read one table file as text columns (Parquet as stored), before contract parsing.
+
+    CSV: UTF-8, every column as text, empty cells null, the text ``NA`` kept as a value; a
+    row with more or fewer fields than the header, a repeated column name or an unreadable
+    file raise :class:`DataValidationError` naming the file (table = file name stem).
+    """
+    raw = _read_table(Path(path))
+    if isinstance(raw, pd.DataFrame):
+        return raw
+    return raw.to_pandas(split_blocks=True, self_destruct=True)
 
 
 def load_tables(
@@ -220,7 +226,7 @@ def load_tables(
             if ref not in wanted and find_table_file(data_dir, ref) is not None:
                 wanted.append(ref)
     problems: list[Problem] = []
-    raw: dict[str, pd.DataFrame] = {}
+    raw: dict[str, pd.DataFrame | pa.Table] = {}
     sources: dict[str, str] = {}
     for name in wanted:
         path = find_table_file(data_dir, name)
@@ -233,7 +239,7 @@ def load_tables(
                 )
             continue
         try:
-            raw[name] = read_raw(path)
+            raw[name] = _read_table(path)
             sources[name] = "csv" if path.suffix == ".csv" else "parquet"
         except DataValidationError as err:
             problems += err.problems

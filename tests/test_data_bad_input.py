@@ -336,3 +336,23 @@ def test_cli_validate_data_dir_that_is_a_file(
     path.write_text(SUBS_HEADER + "\n", encoding="utf-8")
     assert cli.main(["validate", str(path)]) == 2
     assert "is a file, not a directory" in capsys.readouterr().err
+
+
+# ----------------------------------------------------------------------------- extra columns
+
+
+def test_extra_columns_keep_their_place_and_are_typed_once(valid_dir: Path) -> None:
+    path = valid_dir / "accounts.csv"
+    lines = path.read_text(encoding="utf-8").splitlines()
+    extra = [",n,note,blank,x"] + [f",{i},t{i},,{i}.5" for i in range(3)]
+    rows = [
+        a.split(",", 1)[0] + e + "," + a.split(",", 1)[1] for a, e in zip(lines, extra, strict=True)
+    ]
+    path.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    acc = data.load_tables(valid_dir, ["accounts"])["accounts"]
+    assert list(acc.columns[:5]) == ["account_id", "n", "note", "blank", "x"]
+    assert acc["n"].tolist() == [0, 1, 2] and acc["n"].dtype == np.int64
+    assert acc["x"].tolist() == [0.5, 1.5, 2.5]
+    assert str(acc["note"].dtype) == "string" and acc["note"].tolist() == ["t0", "t1", "t2"]
+    assert str(acc["blank"].dtype) == "string" and acc["blank"].isna().all()
+    assert acc["region"].tolist() == ["NA", "EU", "APAC"]

@@ -321,18 +321,10 @@ _KIND_TEXT = {
 
 
 def _extra_column(raw: pd.Series) -> pd.Series:
-    """A column outside the contract: numeric when every value parses (Arrow casts, cheap at
-    thousands of columns), text otherwise; non-text storage is kept as it is."""
+    """A column outside the contract in a frame: numeric when every value parses, text
+    otherwise; non-text storage is kept as it is (CSV columns: :func:`_extra_arrow`)."""
     if not _is_text(raw):
         return raw
-    if isinstance(raw.array, pd.arrays.ArrowStringArray) and raw.notna().any():
-        arr = pa.array(raw.array)
-        for typ in (pa.int64(), pa.float64()):
-            try:
-                return pd.Series(pc.cast(arr, typ).to_numpy(zero_copy_only=False), index=raw.index)
-            except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-                continue
-        return raw.astype("string")
     num = pd.to_numeric(raw, errors="coerce")
     if num.notna().sum() == raw.notna().sum() and raw.notna().any():
         return num
@@ -340,8 +332,8 @@ def _extra_column(raw: pd.Series) -> pd.Series:
 
 
 def _extra_arrow(text: pa.ChunkedArray) -> pa.ChunkedArray:
-    """A CSV column outside the contract, as :func:`_extra_column` but all in Arrow: a table
-    of 20,000 such columns is typed in about a second."""
+    """A CSV column outside the contract: whole numbers, else numbers when every value parses,
+    text otherwise; all in Arrow, so 20,000 such columns are typed in about a second."""
     if text.null_count < len(text):
         for typ in (pa.int64(), pa.float64()):
             try:
@@ -622,7 +614,6 @@ def _validate(
 
 _PANDERA_RULES = {
     "not_nullable": "must not be empty (null)",
-    "field_uniqueness": "must be unique (duplicate ids)",
 }
 
 

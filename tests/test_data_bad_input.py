@@ -356,3 +356,11 @@ def test_extra_columns_keep_their_place_and_are_typed_once(valid_dir: Path) -> N
     assert str(acc["note"].dtype) == "string" and acc["note"].tolist() == ["t0", "t1", "t2"]
     assert str(acc["blank"].dtype) == "string" and acc["blank"].isna().all()
     assert acc["region"].tolist() == ["NA", "EU", "APAC"]
+
+
+def test_cli_validate_unknown_table_name(
+    valid_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert cli.main(["validate", str(valid_dir), "--tables", "nosuchtable"]) == 2
+    err = capsys.readouterr().err
+    assert "unknown table(s) ['nosuchtable']" in err and "Traceback" not in err

@@ -364,3 +364,13 @@ def test_cli_validate_unknown_table_name(
     assert cli.main(["validate", str(valid_dir), "--tables", "nosuchtable"]) == 2
     err = capsys.readouterr().err
     assert "unknown table(s) ['nosuchtable']" in err and "Traceback" not in err
+
+
+def test_cli_run_data_dir_that_is_a_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "subscriptions.csv"
+    path.write_text(SUBS_HEADER + "\n", encoding="utf-8")
+    out = tmp_path / "out"
+    assert cli.main(["run", "data_overview", "--data", str(path), "--out", str(out)]) == 2
+    assert "is a file, not a directory" in capsys.readouterr().err and not out.exists()

@@ -10,7 +10,9 @@ data`` and ``data.load_tables(...)`` work as before.
 
 from revlib.data.contract import (
     CONTRACT,
+    MAX_ABS_NUMBER,
     MAX_EXAMPLES,
+    MAX_MONEY,
     OPPORTUNITY_STATUSES,
     OPPORTUNITY_TYPES,
     REGIONS,
@@ -32,6 +34,7 @@ from revlib.data.io import (
     bundled_path,
     find_table_file,
     load_tables,
+    path_problem,
     read_artifact,
     read_bundled_yaml,
     read_ground_truth,
@@ -49,7 +52,9 @@ from revlib.data.validate import DataValidationError, Problem, validate_tables
 
 __all__ = [
     "CONTRACT",
+    "MAX_ABS_NUMBER",
     "MAX_EXAMPLES",
+    "MAX_MONEY",
     "OPPORTUNITY_STATUSES",
     "OPPORTUNITY_TYPES",
     "REGIONS",
@@ -72,6 +77,7 @@ __all__ = [
     "fx_factor",
     "fx_rate_map",
     "load_tables",
+    "path_problem",
     "read_artifact",
     "read_bundled_yaml",
     "read_ground_truth",

@@ -20,6 +20,8 @@ OPPORTUNITY_STATUSES = ("open", "won", "lost")
 TOUCH_TYPES = ("awareness", "content", "demo", "sales", "closing")
 SPEND_CATEGORIES = ("sales", "marketing")
 MAX_EXAMPLES = 5
+MAX_ABS_NUMBER = 1e15  # every number: finite and within +-1e15 (float64 keeps whole units exact)
+MAX_MONEY = 1e10  # one row's money: sums of many rows stay exact in int64 micro-units
 
 
 @dataclass(frozen=True)
@@ -64,7 +66,7 @@ class Table:
 
 
 def _money(name: str, *, gt: bool = False, **kw: Any) -> Col:
-    return Col(name, "float", gt=0 if gt else None, ge=None if gt else 0, **kw)
+    return Col(name, "float", gt=0 if gt else None, ge=None if gt else 0, le=MAX_MONEY, **kw)
 
 
 CONTRACT: dict[str, Table] = {
@@ -92,7 +94,12 @@ CONTRACT: dict[str, Table] = {
                 Col("account_id", "str", ref="accounts.account_id"),
                 Col("product", "str"),
                 Col("start_date", "date"),
-                Col("end_date", "date", nullable=True, doc="exclusive; null = still active"),
+                Col(
+                    "end_date",
+                    "date",
+                    nullable=True,
+                    doc="exclusive; null (or 9999-12-31) = still active",
+                ),
                 _money("mrr", doc="monthly recurring amount in `currency`"),
                 Col("currency", "str", required=False, nullable=True),
                 Col("quantity", "int", required=False, nullable=True, ge=0),

@@ -7,27 +7,37 @@ DataFrames it returns.
 
 from __future__ import annotations
 
+import codecs
+import csv
+import errno
 import json
 import math
 import os
+import stat
+from collections import Counter
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pacsv
 
-from revlib.data.contract import CONTRACT, TABLE_NAMES, format_value
-from revlib.data.validate import DataValidationError, Problem, validate_tables
+from revlib.data.contract import CONTRACT, MAX_EXAMPLES, TABLE_NAMES, format_value
+from revlib.data.validate import DataValidationError, Problem, _validate
 
 # ----------------------------------------------------------------------------- reading
 
 
 def find_table_file(data_dir: str | os.PathLike, name: str) -> Path | None:
-    """The file holding table ``name`` in ``data_dir`` (``.parquet`` preferred over ``.csv``)."""
+    """The file holding table ``name`` in ``data_dir`` (``.parquet`` preferred over ``.csv``).
+
+    Anything of that name counts (also a directory or a broken link, which :func:`load_tables`
+    then reports), so a table is never silently taken as missing."""
     for ext in (".parquet", ".csv"):
         path = Path(data_dir) / f"{name}{ext}"
-        if path.is_file():
+        if os.path.lexists(path):
             return path
     return None
 
@@ -37,17 +47,151 @@ def available_tables(data_dir: str | os.PathLike) -> list[str]:
     return [t for t in TABLE_NAMES if find_table_file(data_dir, t) is not None]
 
 
+def path_problem(path: str | os.PathLike, *, want_dir: bool = False) -> str | None:
+    """Why ``path`` is not a readable file (``want_dir``: directory), or None when it is."""
+    path = Path(path)
+    what = "directory" if want_dir else "file"
+    try:
+        mode = path.stat().st_mode  # follows symbolic links
+    except OSError as err:
+        if err.errno == errno.ELOOP:
+            return f"{path} is a symbolic link loop, not a {what}"
+        if path.is_symlink():
+            return f"{path} is a symbolic link to a missing {what} ({os.readlink(path)})"
+        if err.errno == errno.ENOENT:
+            return f"not found: {path}"
+        return f"{path} cannot be opened: {err.strerror}"
+    if want_dir and not stat.S_ISDIR(mode):
+        return f"{path} is a file, not a directory"
+    if not want_dir and stat.S_ISDIR(mode):
+        return f"{path} is a directory, not a table file"
+    if not want_dir and not stat.S_ISREG(mode):
+        return f"{path} is not a regular file"
+    if not os.access(path, os.R_OK | (os.X_OK if want_dir else 0)):
+        return f"{path} cannot be read (permission denied)"
+    return None
+
+
+def _first_bad_utf8(path: Path) -> str:
+    """Where a file first fails to decode as UTF-8: ``byte N: reason``."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    offset = 0
+    with open(path, "rb") as f:
+        while chunk := f.read(1 << 20):
+            try:
+                decoder.decode(chunk)
+            except UnicodeDecodeError as err:
+                return f"byte {offset + err.start}: {err.reason}"
+            offset += len(chunk)
+    try:
+        decoder.decode(b"", final=True)
+    except UnicodeDecodeError as err:
+        return f"byte {offset + err.start}: {err.reason}"
+    return "unknown position"
+
+
+def _csv_header(path: Path, table: str) -> list[str]:
+    """The column names of a CSV file; duplicates, an empty file or bad UTF-8 are errors."""
+    try:
+        with open(path, encoding="utf-8-sig", newline="") as f:
+            header = next(csv.reader(f), None)
+    except UnicodeDecodeError:
+        header = []  # reported below with its position in the whole file
+        raise DataValidationError(
+            [Problem(table, None, f"{path.name} is not UTF-8 text ({_first_bad_utf8(path)})")]
+        ) from None
+    if not header:
+        raise DataValidationError([Problem(table, None, f"{path.name} is empty (no header row)")])
+    counts = Counter(header)
+    dups = [
+        Problem(table, name, f"column name appears {n} times in the header of {path.name}")
+        for name, n in counts.items()
+        if n > 1
+    ]
+    if dups:
+        raise DataValidationError(dups)
+    return header
+
+
+def _read_csv(path: Path, table: str) -> pa.Table:
+    """A CSV file as an Arrow table of text: no per-cell Python objects, so a table takes
+    about its file size in memory. Every row must have as many fields as the header."""
+    header = _csv_header(path, table)
+    ragged: list[str] = []
+    count = 0
+
+    def on_invalid(row: Any) -> str:
+        nonlocal count
+        count += 1
+        if len(ragged) < MAX_EXAMPLES:
+            ragged.append(f"line {row.number}: {row.actual_columns} fields")
+        return "skip"
+
+    try:
+        arrow = pacsv.read_csv(
+            path,
+            read_options=pacsv.ReadOptions(use_threads=False, block_size=1 << 24),
+            parse_options=pacsv.ParseOptions(
+                newlines_in_values=True, invalid_row_handler=on_invalid
+            ),
+            convert_options=pacsv.ConvertOptions(
+                column_types={name: pa.string() for name in header},
+                null_values=[""],
+                strings_can_be_null=True,
+                quoted_strings_can_be_null=True,
+            ),
+        )
+    except pa.ArrowInvalid as err:
+        if "UTF8" in str(err) or "UTF-8" in str(err):
+            where = _first_bad_utf8(path)
+            raise DataValidationError(
+                [Problem(table, None, f"{path.name} is not UTF-8 text ({where})")]
+            ) from None
+        raise DataValidationError(
+            [Problem(table, None, f"{path.name} cannot be read: {str(err).strip()}")]
+        ) from None
+    if count:
+        raise DataValidationError(
+            [
+                Problem(
+                    table,
+                    None,
+                    f"{path.name}: every row must have {len(header)} fields like its header",
+                    count,
+                    ragged,
+                )
+            ]
+        )
+    return arrow
+
+
+def _read_table(path: Path) -> pd.DataFrame | pa.Table:
+    """One table file as read: Parquet as a frame, CSV as an Arrow table of text."""
+    table = path.stem
+    problem = path_problem(path)
+    if problem:
+        raise DataValidationError([Problem(table, None, problem)])
+    if path.suffix == ".parquet":
+        try:
+            return pd.read_parquet(path)
+        except (OSError, ValueError) as err:
+            raise DataValidationError(
+                [Problem(table, None, f"{path.name} cannot be read: {str(err).strip()}")]
+            ) from None
+    return _read_csv(path, table)
+
+
 def read_raw(path: str | os.PathLike) -> pd.DataFrame:
     """Read one table file as text columns (Parquet as stored), before contract parsing.
 
-    CSV: UTF-8, every column as text, empty cells null, the text ``NA`` kept as a value.
+    CSV: UTF-8, every column as text, empty cells null, the text ``NA`` kept as a value; a
+    row with more or fewer fields than the header, a repeated column name or an unreadable
+    file raise :class:`DataValidationError` naming the file (table = file name stem).
     """
-    path = Path(path)
-    if path.suffix == ".parquet":
-        return pd.read_parquet(path)
-    # Everything as text first: types are parsed (and failures reported) by the contract.
-    # keep_default_na=False keeps the region code "NA" (North America) a value, not a null.
-    return pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""], encoding="utf-8")
+    raw = _read_table(Path(path))
+    if isinstance(raw, pd.DataFrame):
+        return raw
+    return raw.to_pandas(split_blocks=True, self_destruct=True)
 
 
 def load_tables(
@@ -65,14 +209,14 @@ def load_tables(
     """
     data_dir = Path(data_dir)
     required = list(required)
-    if not data_dir.is_dir():
-        raise DataValidationError(
-            [Problem("(data directory)", None, f"not found: {data_dir}")], data_dir
-        )
+    problem = path_problem(data_dir, want_dir=True)
+    if problem:
+        raise DataValidationError([Problem("(data directory)", None, problem)], data_dir)
     wanted = list(tables) if tables is not None else available_tables(data_dir)
     unknown = [t for t in [*wanted, *required] if t not in CONTRACT]
     if unknown:
-        raise ValueError(f"unknown table(s) {unknown}; the contract has {list(TABLE_NAMES)}")
+        rule = f"unknown table(s) {unknown}; the contract has {', '.join(TABLE_NAMES)}"
+        raise DataValidationError([Problem("(tables)", None, rule)], data_dir)  # a ValueError
     wanted = list(dict.fromkeys([*required, *wanted]))
     # Referenced tables are read too, so foreign keys (and currencies) can be checked.
     for name in wanted:  # grows while iterating: references of references are followed
@@ -83,7 +227,7 @@ def load_tables(
             if ref not in wanted and find_table_file(data_dir, ref) is not None:
                 wanted.append(ref)
     problems: list[Problem] = []
-    raw: dict[str, pd.DataFrame] = {}
+    raw: dict[str, pd.DataFrame | pa.Table] = {}
     sources: dict[str, str] = {}
     for name in wanted:
         path = find_table_file(data_dir, name)
@@ -96,18 +240,12 @@ def load_tables(
                 )
             continue
         try:
-            raw[name] = read_raw(path)
+            raw[name] = _read_table(path)
             sources[name] = "csv" if path.suffix == ".csv" else "parquet"
-        except UnicodeDecodeError as err:
-            problems.append(
-                Problem(
-                    name, None, f"{path.name} is not UTF-8 text (byte {err.start}: {err.reason})"
-                )
-            )
-        except (pd.errors.ParserError, pd.errors.EmptyDataError, OSError, ValueError) as err:
-            problems.append(Problem(name, None, f"{path.name} cannot be read: {str(err).strip()}"))
+        except DataValidationError as err:
+            problems += err.problems
     try:
-        parsed = validate_tables(raw, sources=sources, data_dir=data_dir)
+        parsed = _validate(raw, sources=sources, data_dir=data_dir)  # empties raw: frees text
     except DataValidationError as err:
         raise DataValidationError(problems + err.problems, data_dir) from None
     if problems:

@@ -614,6 +614,12 @@ def plan_run(
             common[key] = value
     injected = resolve_parameters(selected, common, per_nb)
 
+    if data_dir:
+        from revlib.data import path_problem
+
+        problem = path_problem(Path(data_dir).expanduser(), want_dir=True)
+        if problem:  # before resolve(): a symbolic link loop would raise there
+            raise UsageError(f"data directory: {problem}")
     data_path = Path(data_dir).expanduser().resolve() if data_dir else root / "data" / "sample"
     reports_root = root / "reports"
     target = check_out_dir(out_dir, root=root, data_dir=data_path) if out_dir else None

@@ -271,6 +271,19 @@ def test_data_dir_symlink_loop(tmp_path: Path) -> None:
     assert p.rule == f"{path} is a symbolic link loop, not a directory"
 
 
+def test_run_with_a_data_dir_that_is_a_symlink_loop(tmp_path: Path, capsys) -> None:
+    loop = tmp_path / "loop"
+    os.symlink(loop, loop)
+    root = Path(__file__).resolve().parent.parent
+    out = tmp_path / "out"
+    code = cli.main(
+        ["run", "data_overview", "--root", str(root), "--data", str(loop), "--out", str(out)]
+    )
+    err = capsys.readouterr().err
+    assert code == 2 and "symbolic link loop, not a directory" in err and "Traceback" not in err
+    assert not out.exists()
+
+
 # ----------------------------------------------------------------------------- command line
 
 

@@ -376,7 +376,8 @@ def test_cli_validate_unknown_table_name(
 ) -> None:
     assert cli.main(["validate", str(valid_dir), "--tables", "nosuchtable"]) == 2
     err = capsys.readouterr().err
-    assert "unknown table(s) ['nosuchtable']" in err and "Traceback" not in err
+    assert "unknown table(s) 'nosuchtable'" in err and "Traceback" not in err
+    assert "the data contract's tables: accounts, subscriptions" in err
 
 
 def test_cli_run_data_dir_that_is_a_file(

@@ -278,7 +278,8 @@ def compact_csv_text(df: pd.DataFrame) -> pd.DataFrame:
             u = uniques.to_numpy("datetime64[s]") if hasattr(uniques, "to_numpy") else uniques
             whole_days = bool(np.all(u == u.astype("datetime64[D]")))
             labels = np.datetime_as_string(u, unit="D" if whole_days else "s").astype(object)
-            out[name] = np.append(labels, None)[codes]  # one string object per distinct date
+            labels_or_null = np.append(labels, np.array([None], dtype=object))
+            out[name] = labels_or_null[codes]  # one string object per distinct date
         elif pd.api.types.is_float_dtype(col):
             a = col.to_numpy(float)
             nan = np.isnan(a)
@@ -288,7 +289,7 @@ def compact_csv_text(df: pd.DataFrame) -> pd.DataFrame:
             else:
                 text = a.astype(str).astype(object) if nan.any() else a
             if nan.any():
-                text[nan] = None
+                text[nan] = np.array(None, dtype=object)
             out[name] = text
         else:
             out[name] = col.to_numpy()

@@ -175,7 +175,8 @@ def _parse_number(raw: pd.Series, kind: Kind) -> Parsed:
         blocks = [_number_block(text) for text in _text_blocks(raw)]
         num = np.concatenate([b[0] for b in blocks]) if blocks else np.zeros(0)
         out = Parsed(pd.Series(np.nan, index=raw.index))
-        out.fail(f"must be {_KIND_TEXT[kind]}", np.concatenate([b[1] for b in blocks or [()]]))
+        bad = np.concatenate([b[1] for b in blocks]) if blocks else np.zeros(0, bool)
+        out.fail(f"must be {_KIND_TEXT[kind]}", bad)
     big = ~np.isnan(num) & ~(np.abs(num) <= MAX_ABS_NUMBER)
     out.fail(f"must be a finite number between -{MAX_ABS_NUMBER:g} and {MAX_ABS_NUMBER:g}", big)
     num = np.where(big, np.nan, num)
@@ -233,11 +234,10 @@ def _parse_datetime(raw: pd.Series, kind: Kind, nullable: bool) -> Parsed:
                 if kind == "date"
                 else (values.dt.tz_convert("UTC").dt.tz_localize(None))
             )
-        stamps = np.array(values.to_numpy(), copy=True)  # own unit (any range); ours to edit
-        valid = ~np.isnat(stamps)
-        days = stamps.astype("datetime64[D]")  # a new array
-        if kind == "date":
-            stamps = days  # its calendar date
+        loaded = np.array(values.to_numpy(), copy=True)  # own unit (any range); ours to edit
+        valid = ~np.isnat(loaded)
+        days = loaded.astype("datetime64[D]")  # a new array
+        stamps: np.ndarray | None = days if kind == "date" else loaded  # a date: its calendar day
     else:
         pattern = DATE_RE if kind == "date" else TIMESTAMP_RE
         blocks = [_date_block(text, pattern) for text in _text_blocks(raw)] or [

@@ -123,7 +123,7 @@ def main(argv: list[str] | None = None) -> dict:
     from revlib.data import validate_tables, write_json
     from revlib.scoring.model import categorical_columns, category_levels, encode
     from revlib.scoring.splits import holdout_split, split_rows
-    from tests.crm_simulator import simulate_crm
+    from tests.scoring.crm_simulator import simulate_crm
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--deals", type=int, default=100_000)

@@ -13,7 +13,7 @@ import pytest
 
 from revlib import cli
 from revlib.runner import plan_run
-from tests.test_data import write_valid
+from tests.data.test_data import write_valid
 
 ROOT = Path(__file__).resolve().parent.parent
 

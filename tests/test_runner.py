@@ -12,7 +12,7 @@ import nbformat
 import pytest
 
 from revlib import cli
-from tests.test_data import replace_in, write_valid
+from tests.data.test_data import replace_in, write_valid
 
 OK_NB_CODE = """\
 import pandas as pd

@@ -15,7 +15,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from revlib import cli, data
-from tests.test_data import problems_of, replace_in, write_valid
+from tests.data.test_data import problems_of, replace_in, write_valid
 
 SUBS_HEADER = "subscription_id,account_id,product,start_date,end_date,mrr,currency"
 FIRST_SUB = "s1,a1,growth,2023-01-05,2023-06-01,149,USD"
@@ -274,7 +274,7 @@ def test_data_dir_symlink_loop(tmp_path: Path) -> None:
 def test_run_with_a_data_dir_that_is_a_symlink_loop(tmp_path: Path, capsys) -> None:
     loop = tmp_path / "loop"
     os.symlink(loop, loop)
-    root = Path(__file__).resolve().parent.parent
+    root = Path(__file__).resolve().parents[2]
     out = tmp_path / "out"
     code = cli.main(
         ["run", "data_overview", "--root", str(root), "--data", str(loop), "--out", str(out)]

@@ -248,7 +248,7 @@ def test_unknown_table_name(valid_dir: Path) -> None:
 
 
 def test_contract_doc_matches_code() -> None:
-    doc = (Path(__file__).resolve().parent.parent / "docs" / "data-contract.md").read_text(
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "data-contract.md").read_text(
         encoding="utf-8"
     )
     assert data.contract_markdown().strip() in doc, (

@@ -3,7 +3,7 @@ and health, the bookings Monte Carlo, the ARR model's plumbing, scenarios and th
 
 Fast tests use small hand-built tables with golden values; ``slow`` ones recover known rates
 from simulated data. The sample company and the real Maven CRM data are in
-``tests/test_forecasting_data.py``.
+``tests/forecasting/test_forecasting_data.py``.
 """
 
 from __future__ import annotations

@@ -12,7 +12,7 @@ import pytest
 from revlib import forecasting as fc
 from revlib.data import load_tables, read_json
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 SAMPLE = ROOT / "data" / "sample"
 
 

@@ -11,7 +11,7 @@ from sklearn.metrics import roc_auc_score
 from revlib import data, metrics
 from revlib.health import expansion, retention_model, rubric, score, truth, validation
 from revlib.metrics import MrrPanel
-from tests.health_simulator import simulate_company
+from tests.health.health_simulator import simulate_company
 
 RUBRIC = rubric.load_rubric()
 

@@ -59,7 +59,7 @@ from revlib.metrics import (
     unit_economics_summary,
     yoy_growth,
 )
-from tests.test_metrics_mrr import FX, GOLDEN, TTM, ledger
+from tests.metrics.test_mrr import FX, GOLDEN, TTM, ledger
 
 D = pd.Timestamp
 ARR = pd.DataFrame(

@@ -11,8 +11,7 @@ import pytest
 from scipy import stats as sps
 
 from revlib.pricing import elasticity as el
-
-from .conftest import REAL, SAMPLE
+from tests.conftest import REAL, SAMPLE
 
 
 def _obs(

@@ -13,8 +13,7 @@ from scipy import stats as sps
 
 from revlib.pricing import experiments as ex
 from revlib.stats import beta_posterior
-
-from .conftest import SAMPLE
+from tests.conftest import SAMPLE
 
 
 def _tests(rows):

@@ -14,7 +14,7 @@ from revlib.scoring.close_dates import CloseDateModel, close_date_accuracy, peri
 from revlib.scoring.features import knowledge_at
 from revlib.scoring.model import apply_calibrator, fit_calibrator
 from revlib.scoring.splits import split_rows
-from tests.crm_simulator import simulate_crm
+from tests.scoring.crm_simulator import simulate_crm
 
 T = pd.Timestamp
 

@@ -12,9 +12,9 @@ import pytest
 from revlib import scoring
 from revlib.adapters import maven
 from revlib.data import load_tables, read_json, validate_tables
-from tests.crm_simulator import simulate_crm
+from tests.scoring.crm_simulator import simulate_crm
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 SAMPLE = ROOT / "data" / "sample"
 
 

@@ -20,7 +20,7 @@ from revlib.synth._core import TRUE_PARAMS, merge_params
 from revlib.synth.summary import movements, mrr_matrix
 from revlib.synth.truth import shapley_by_channel
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 SAMPLE = ROOT / "data" / "sample"
 DOCS = ROOT / "docs" / "synth.md"
 SMALL = SynthConfig(seed=7, accounts=300, months=24)

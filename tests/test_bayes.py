@@ -165,6 +165,7 @@ def test_mcmc_notebooks_are_known() -> None:
         "customer_health",
         "pipeline_forecast",
         "price_elasticity",
+        "wtp_survey",
     }
 
 

@@ -114,7 +114,7 @@ def plot_arr_trajectory(
         ha="right",
         va="bottom" if projected >= arr_target else "top",
         fontsize=9.5,
-        fontweight="semibold",
+        fontweight="bold",
         color=colour,
     )
     money_axis(ax)

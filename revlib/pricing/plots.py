@@ -107,7 +107,7 @@ def plot_curves(
         x=0.01,
         ha="left",
         fontsize=12,
-        fontweight="semibold",
+        fontweight="bold",
     )
     return fig
 
@@ -156,7 +156,7 @@ def plot_ppp(
             0, max(1.2, float(np.nanmax(d[["today_level", "recommended_level"]].to_numpy())) * 1.1)
         )
     axes[0].legend(fontsize=8, loc="lower left")
-    fig.suptitle(title, x=0.01, ha="left", fontsize=12, fontweight="semibold")
+    fig.suptitle(title, x=0.01, ha="left", fontsize=12, fontweight="bold")
     return fig
 
 
@@ -243,7 +243,7 @@ def plot_tests(arms: pd.DataFrame, curve: pd.DataFrame, *, measure: str = "rpv",
         x=0.01,
         ha="left",
         fontsize=12,
-        fontweight="semibold",
+        fontweight="bold",
     )
     return fig
 
@@ -266,7 +266,7 @@ def plot_prob_best(arms: pd.DataFrame, *, threshold: float = 0.95, ncols: int = 
         x=0.01,
         ha="left",
         fontsize=12,
-        fontweight="semibold",
+        fontweight="bold",
     )
     return fig
 

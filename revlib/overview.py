@@ -145,11 +145,12 @@ def plot_mrr(movements: pd.DataFrame):
     ax2 = ax.twinx()
     ax2.plot(months, movements["customers"], color=PALETTE["warning"], lw=2, label="customers")
     ax2.set_ylabel("paying customers")
+    ax2.set_ylim(bottom=0)  # a count's growth reads true only from zero
     ax2.grid(False)
     ax2.spines["right"].set_visible(True)
     ax.set_title("MRR and paying customers by month")
     lines = ax.get_legend_handles_labels()[0] + ax2.get_legend_handles_labels()[0]
-    ax.legend(lines, ["MRR", "customers"], loc="upper left")
+    ax.legend(lines, ["MRR", "customers"], loc="lower right", bbox_to_anchor=(1, 1), ncol=2)
     return fig
 
 

@@ -571,6 +571,7 @@ def setup_plots() -> None:
             "axes.spines.top": False,
             "axes.spines.right": False,
             "axes.grid": True,
+            "axes.axisbelow": True,  # grid lines behind bars
             "grid.color": PALETTE["line"],
             "grid.linewidth": 0.8,
             "axes.edgecolor": "#9ca3af",
@@ -603,20 +604,85 @@ def show(fig) -> None:
     plt.close(fig)
 
 
-def money_axis(ax, axis: str = "y") -> None:
-    """Format an axis in compact money ($1.2M)."""
-    from matplotlib.ticker import FuncFormatter
-
-    fmt = FuncFormatter(lambda v, _: money(v))
-    (ax.yaxis if axis == "y" else ax.xaxis).set_major_formatter(fmt)
+NICE_STEPS = (1, 2, 2.5, 5, 10)
 
 
-def pct_axis(ax, axis: str = "y", decimals: int = 0) -> None:
-    """Format an axis as percentages of a ratio (0.25 -> 25 %)."""
-    from matplotlib.ticker import FuncFormatter
+def wrap_label(text: Any, width: int = 12) -> str:
+    """A category tick label on lines of at most ``width`` characters (whole words), so that
+    neighbouring labels do not run into each other: 'Expansion opportunity' ->
+    'Expansion\nopportunity'."""
+    import textwrap
 
-    fmt = FuncFormatter(lambda v, _: f"{v * 100:.{decimals}f}%")
-    (ax.yaxis if axis == "y" else ax.xaxis).set_major_formatter(fmt)
+    return "\n".join(
+        line
+        for part in str(text).split("\n")
+        for line in textwrap.wrap(part, width, break_on_hyphens=False) or [""]
+    )
+
+
+def _tick_decimals(values: Sequence[float], scale: float, most: int = 3) -> int:
+    """Fewest decimals (0 to ``most``) that write every ``value / scale`` exactly."""
+    for d in range(most + 1):
+        if all(abs(v / scale * 10**d - round(v / scale * 10**d)) < 1e-6 for v in values):
+            return d
+    return most
+
+
+def money_ticks(values: Sequence[float], currency: str = "$") -> list[str]:
+    """Labels for money axis ticks, one unit and one number of decimals for all of them:
+    [0, 5e6, 1e7] -> ['$0', '$5M', '$10M']; [10, 12.5, 15] -> ['$10.00', '$12.50', '$15.00']."""
+    vals = [float(v) for v in values]
+    top = max((abs(v) for v in vals), default=0.0)
+    unit, div = next(
+        ((u, d) for u, d in (("B", 1e9), ("M", 1e6), ("K", 1e3)) if top >= d), ("", 1.0)
+    )
+    d = _tick_decimals(vals, div)
+    if not unit and d:
+        d = max(d, 2)  # cents
+    return [
+        f"{'-' if v < 0 else ''}{currency}{abs(v) / div:,.{d}f}{unit}" if v else f"{currency}0"
+        for v in vals
+    ]
+
+
+def pct_ticks(values: Sequence[float], decimals: int = 0) -> list[str]:
+    """Labels for percentage axis ticks (ratios): [0, 0.025, 0.05] -> ['0.0 %', '2.5 %', '5.0 %']."""
+    vals = [float(v) for v in values]
+    d = max(decimals, _tick_decimals(vals, 0.01, most=2))
+    return [f"{v * 100:.{d}f} %" for v in vals]
+
+
+def _nice_axis(ax, axis: str, labels: Callable[[Sequence[float]], list[str]], nbins) -> None:
+    """Round ticks (1, 2, 2.5, 5 x 10^k; on a log axis 1, 2, 5 x 10^k) labelled by ``labels``."""
+    from matplotlib.ticker import Formatter, LogLocator, MaxNLocator, NullFormatter
+
+    class _Labels(Formatter):
+        def __call__(self, x, pos=None):
+            locs = list(self.locs) if x in self.locs else [x]
+            return labels(locs)[locs.index(x)]
+
+    target = ax.yaxis if axis == "y" else ax.xaxis
+    if target.get_scale() == "log":  # decades apart: each label in its own unit ($500K, $1M)
+        lo, hi = sorted(abs(v) for v in target.get_view_interval())
+        wide = lo <= 0 or hi / lo > 300
+        target.set_major_locator(LogLocator(base=10, subs=(1.0,) if wide else (1.0, 2.0, 5.0)))
+        target.set_minor_formatter(NullFormatter())
+        each = labels
+        labels = lambda values: [each([v])[0] for v in values]  # noqa: E731
+    else:
+        target.set_major_locator(MaxNLocator(nbins=nbins, steps=list(NICE_STEPS)))
+    target.set_major_formatter(_Labels())
+
+
+def money_axis(ax, axis: str = "y", *, nbins: int | str = "auto") -> None:
+    """Money on an axis ($0, $5M, $10M): round ticks that show true spacing, one unit and
+    decimals for all labels. Call after ``set_xscale("log")`` (a log scale resets ticks)."""
+    _nice_axis(ax, axis, money_ticks, nbins)
+
+
+def pct_axis(ax, axis: str = "y", decimals: int = 0, *, nbins: int | str = "auto") -> None:
+    """Percentages of a ratio on an axis (0.25 -> 25 %), round ticks, at least ``decimals``."""
+    _nice_axis(ax, axis, lambda v: pct_ticks(v, decimals), nbins)
 
 
 # ----------------------------------------------------------------------------- HTML export
@@ -665,7 +731,7 @@ def notebook_html(nb, *, header: Mapping[str, Any]) -> str:
 
 
 HEADER_CSS = """
-.rl-header{font-family:system-ui,-apple-system,'Segoe UI',sans-serif;max-width:1100px;margin:18px auto 6px auto;padding:14px 20px;border:1px solid #e5e7eb;border-radius:10px;background:#f9fafb;color:#1f2937}
+.rl-header{font-family:system-ui,-apple-system,'Segoe UI',sans-serif;margin:18px 20px 6px 20px;padding:14px 20px;border:1px solid #e5e7eb;border-radius:10px;background:#f9fafb;color:#1f2937}
 .rl-header h1{font-size:15px;margin:0 0 6px 0;color:#6b7280;font-weight:600;letter-spacing:.03em;text-transform:uppercase}
 .rl-header .rl-meta{display:flex;flex-wrap:wrap;gap:6px 22px;font-size:12.5px}
 .rl-header .rl-meta b{color:#6b7280;font-weight:500}
@@ -710,7 +776,7 @@ def _report_header(header: Mapping[str, Any]) -> str:
         f"<span><b>Duration</b> {float(header.get('duration_seconds', 0)):.1f} s</span></div>"
         f"<details><summary>Parameters and versions</summary><div>Parameters: {param_html}</div>"
         f"<div>Versions: {version_html}</div></details></div>"
-        f'<div style="max-width:1100px;margin:0 auto">{err_html}{fast_html}</div>'
+        f'<div style="margin:0 20px">{err_html}{fast_html}</div>'
     )
 
 

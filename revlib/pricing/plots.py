@@ -8,7 +8,6 @@ from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
-from matplotlib.ticker import MaxNLocator
 
 from revlib.reporting import PALETTE, money_axis, pct_axis
 
@@ -93,10 +92,9 @@ def plot_curves(
             ax.axvline(rec.loc[g, "recommended_price"], color=GREEN, lw=1.6)
         ax.set_title(g, fontsize=9.5)
         ax.tick_params(labelsize=7.5)
-        ax.xaxis.set_major_locator(MaxNLocator(4))
         if measure != "units":
             money_axis(ax)
-        money_axis(ax, "x")
+        money_axis(ax, "x", nbins=4)
     label = {
         "units": "Expected units per period",
         "revenue": "Expected revenue per period",

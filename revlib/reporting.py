@@ -657,8 +657,13 @@ def _nice_axis(ax, axis: str, labels: Callable[[Sequence[float]], list[str]], nb
     from matplotlib.ticker import Formatter, LogLocator, MaxNLocator, NullFormatter
 
     class _Labels(Formatter):
+        ticks: list[float] = []
+
+        def set_locs(self, locs) -> None:
+            self.ticks = list(locs)
+
         def __call__(self, x, pos=None):
-            locs = list(self.locs) if x in self.locs else [x]
+            locs = self.ticks if x in self.ticks else [x]
             return labels(locs)[locs.index(x)]
 
     target = ax.yaxis if axis == "y" else ax.xaxis

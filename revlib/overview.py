@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from revlib.data import CONTRACT
-from revlib.reporting import PALETTE, money_axis
+from revlib.reporting import PALETTE, display, money_axis
 
 # The column that dates each table's rows (its time axis).
 DATE_COLUMN = {
@@ -77,7 +77,7 @@ def column_profile(tables: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
                     "type": str(s.dtype),
                     "non_null": float(s.notna().mean()) if len(s) else 0.0,
                     "distinct": int(non_null.nunique()),
-                    "example": "" if example is None else str(example),
+                    "example": display(example),
                     "in_contract": bool(spec and spec.col(col) is not None),
                 }
             )

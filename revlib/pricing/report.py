@@ -245,7 +245,11 @@ def arms_table(arms: pd.DataFrame) -> reporting.HTML:
                 "expected_loss",
             ]
         ],
-        formats={"price": "{:,.2f}", "prob_best": reporting.pct, "expected_loss": "{:,.3f}"},
+        formats={
+            "price": reporting.money,
+            "prob_best": reporting.pct,
+            "expected_loss": reporting.money,
+        },
         caption="Intervals are 94 % credible intervals; expected loss = revenue per visitor given up, on average, by choosing this price",
     )
 

@@ -630,10 +630,12 @@ def _tick_decimals(values: Sequence[float], scale: float, most: int = 3) -> int:
 
 
 def money_ticks(values: Sequence[float], currency: str = "$") -> list[str]:
-    """Labels for money axis ticks, one unit and one number of decimals for all of them:
-    [0, 5e6, 1e7] -> ['$0', '$5M', '$10M']; [10, 12.5, 15] -> ['$10.00', '$12.50', '$15.00']."""
+    """Labels for money axis ticks, one unit (that of the middle tick) and one number of
+    decimals for all of them: [0, 5e6, 1e7] -> ['$0', '$5M', '$10M']; [10, 12.5, 15] ->
+    ['$10.00', '$12.50', '$15.00']; [400, 700, 1000] -> ['$400', '$700', '$1,000']."""
     vals = [float(v) for v in values]
-    top = max((abs(v) for v in vals), default=0.0)
+    sizes = sorted(abs(v) for v in vals if v)
+    top = sizes[len(sizes) // 2] if sizes else 0.0  # the typical tick sets the unit
     unit, div = next(
         ((u, d) for u, d in (("B", 1e9), ("M", 1e6), ("K", 1e3)) if top >= d), ("", 1.0)
     )

@@ -156,6 +156,7 @@ def test_axis_ticks_are_round_and_share_one_unit() -> None:
     assert reporting.money_ticks([0, 5e6, 1e7]) == ["$0", "$5M", "$10M"]
     assert reporting.money_ticks([10, 12.5, 15]) == ["$10.00", "$12.50", "$15.00"]
     assert reporting.money_ticks([1e6, 1.5e6, 2e6]) == ["$1.0M", "$1.5M", "$2.0M"]
+    assert reporting.money_ticks([400, 700, 1000]) == ["$400", "$700", "$1,000"]
     assert reporting.pct_ticks([0, 0.025, 0.05]) == ["0.0 %", "2.5 %", "5.0 %"]
     fig, ax = plt.subplots()
     ax.plot([9.5, 18], [0, 1])

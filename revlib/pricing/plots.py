@@ -60,8 +60,7 @@ def plot_forest(
     ax.set_xlabel("elasticity: % change in units per +1 % price")
     ax.set_title(title)
     ax.grid(axis="y", visible=False)
-    # sorted with the most negative elasticities on top: the upper right stays empty
-    ax.legend(loc="upper right", fontsize=8.5, ncols=2)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8.5)  # off the data
     return fig
 
 

@@ -100,3 +100,22 @@ def test_sample_reports_read_well(sample_run) -> None:
     assert len(pages) == len(run["reports"]) + 1  # the reports and index.html
     found = {p.name: reporting.page_problems(p.read_text()) for p in pages}
     assert {k: v for k, v in found.items() if v} == {}
+
+
+def test_every_report_ends_with_its_artifacts() -> None:
+    """The last section of every notebook is "## Artifacts", naming the files that its last
+    cell writes (and nothing is shown after it)."""
+    import json
+    import re
+    from pathlib import Path
+
+    for path in sorted((Path(__file__).resolve().parent.parent / "notebooks").glob("*.ipynb")):
+        cells = json.loads(path.read_text())["cells"]
+        heads = [i for i, c in enumerate(cells) if c["cell_type"] == "markdown"]
+        last_md = "".join(cells[heads[-1]]["source"])
+        assert last_md.startswith("## Artifacts"), path.name
+        after = ["".join(c["source"]) for c in cells[heads[-1] + 1 :]]
+        assert after and "write_artifacts" in after[-1], path.name
+        written = set(re.findall(r'"([\w.]+\.(?:csv|json|txt))"', "\n".join(after)))
+        named = set(re.findall(r"`([\w.]+\.(?:csv|json|txt))`", last_md))
+        assert written <= named, (path.name, written - named)

@@ -93,6 +93,7 @@ def test_components_render_clean_pages() -> None:
     assert "663<" in page and "2,116<" in page and "1.001<" in page and "20.0 %" in page
 
 
+@pytest.mark.slow
 def test_sample_reports_read_well(sample_run) -> None:
     """Every HTML report of the sample run (and the index) passes the page check."""
     out, _code, run = sample_run

@@ -264,6 +264,9 @@ PHRASES = {
     "sd": "Std. dev.",
     "mcse_mean": "MCSE of mean",
     "mcse_sd": "MCSE of std. dev.",
+    "n": "N",
+    "inside80": "Inside 80 % interval",
+    "coverage80": "80 % interval coverage",
 }
 
 
@@ -739,7 +742,7 @@ def notebook_html(nb, *, header: Mapping[str, Any]) -> str:
 
 
 HEADER_CSS = """
-.rl-header{font-family:system-ui,-apple-system,'Segoe UI',sans-serif;margin:18px 20px 6px 20px;padding:14px 20px;border:1px solid #e5e7eb;border-radius:10px;background:#f9fafb;color:#1f2937}
+.rl-header{font-family:system-ui,-apple-system,'Segoe UI',sans-serif;margin:18px 24px 6px 4px;padding:14px 20px;border:1px solid #e5e7eb;border-radius:10px;background:#f9fafb;color:#1f2937}
 .rl-header h1{font-size:15px;margin:0 0 6px 0;color:#6b7280;font-weight:600;letter-spacing:.03em;text-transform:uppercase}
 .rl-header .rl-meta{display:flex;flex-wrap:wrap;gap:6px 22px;font-size:12.5px}
 .rl-header .rl-meta b{color:#6b7280;font-weight:500}
@@ -784,7 +787,7 @@ def _report_header(header: Mapping[str, Any]) -> str:
         f"<span><b>Duration</b> {float(header.get('duration_seconds', 0)):.1f} s</span></div>"
         f"<details><summary>Parameters and versions</summary><div>Parameters: {param_html}</div>"
         f"<div>Versions: {version_html}</div></details></div>"
-        f'<div style="margin:0 20px">{err_html}{fast_html}</div>'
+        f'<div style="margin:0 24px 0 4px">{err_html}{fast_html}</div>'
     )
 
 

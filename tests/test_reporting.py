@@ -122,6 +122,7 @@ def test_headers_are_words_in_sentence_case() -> None:
     assert reporting.header("n_accounts") == "Number of accounts"
     assert reporting.header("r_hat") == "R-hat" and reporting.header("ess_bulk") == "ESS (bulk)"
     assert reporting.header("Already written") == "Already written"
+    assert reporting.header("n") == "N" and reporting.header("inside80") == "Inside 80 % interval"
 
 
 def test_table_formats_each_column_by_meaning() -> None:

@@ -651,10 +651,11 @@ def money_ticks(values: Sequence[float], currency: str = "$") -> list[str]:
     ]
 
 
-def pct_ticks(values: Sequence[float], decimals: int = 0) -> list[str]:
-    """Labels for percentage axis ticks (ratios): [0, 0.025, 0.05] -> ['0.0 %', '2.5 %', '5.0 %']."""
+def pct_ticks(values: Sequence[float]) -> list[str]:
+    """Labels for percentage axis ticks (ratios), with the decimals their spacing needs:
+    [0, 0.025, 0.05] -> ['0.0 %', '2.5 %', '5.0 %']; [0, 0.1] -> ['0 %', '10 %']."""
     vals = [float(v) for v in values]
-    d = max(decimals, _tick_decimals(vals, 0.01, most=2))
+    d = _tick_decimals(vals, 0.01)
     return [f"{v * 100:.{d}f} %" for v in vals]
 
 
@@ -691,9 +692,10 @@ def money_axis(ax, axis: str = "y", *, nbins: int | str = "auto") -> None:
     _nice_axis(ax, axis, money_ticks, nbins)
 
 
-def pct_axis(ax, axis: str = "y", decimals: int = 0, *, nbins: int | str = "auto") -> None:
-    """Percentages of a ratio on an axis (0.25 -> 25 %), round ticks, at least ``decimals``."""
-    _nice_axis(ax, axis, lambda v: pct_ticks(v, decimals), nbins)
+def pct_axis(ax, axis: str = "y", *, nbins: int | str = "auto") -> None:
+    """Percentages of a ratio on an axis (0.25 -> 25 %): round ticks, with the decimals
+    their spacing needs."""
+    _nice_axis(ax, axis, pct_ticks, nbins)
 
 
 # ----------------------------------------------------------------------------- HTML export

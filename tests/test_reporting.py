@@ -159,6 +159,7 @@ def test_axis_ticks_are_round_and_share_one_unit() -> None:
     assert reporting.money_ticks([1e6, 1.5e6, 2e6]) == ["$1.0M", "$1.5M", "$2.0M"]
     assert reporting.money_ticks([400, 700, 1000]) == ["$400", "$700", "$1,000"]
     assert reporting.pct_ticks([0, 0.025, 0.05]) == ["0.0 %", "2.5 %", "5.0 %"]
+    assert reporting.pct_ticks([0, 0.1, 0.2]) == ["0 %", "10 %", "20 %"]
     fig, ax = plt.subplots()
     ax.plot([9.5, 18], [0, 1])
     reporting.money_axis(ax, "x")

@@ -233,7 +233,7 @@ def plot_tests(arms: pd.DataFrame, curve: pd.DataFrame, *, measure: str = "rpv",
         if measure == "rpv":
             money_axis(ax)
         else:
-            pct_axis(ax, decimals=1)
+            pct_axis(ax)
     name = "Revenue per visitor" if measure == "rpv" else "Conversion rate"
     fig.suptitle(
         f"{name} by tested price (arms: mean and 94 % interval; green = leader)",

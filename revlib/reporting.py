@@ -238,6 +238,14 @@ ACRONYMS = {
     "mom": "MoM",
     "qoq": "QoQ",
     "r": "R",
+    "roc": "ROC",
+    "pr": "PR",
+    "brier": "Brier",
+    "mcmc": "MCMC",
+    "nps": "NPS",
+    "api": "API",
+    "roas": "ROAS",
+    "wape": "WAPE",
 }
 WORDS = {
     "pct": "%",
@@ -284,6 +292,8 @@ def header(name: Any) -> str:
     for i, w in enumerate(w for w in re.split(r"[_\s]+", text) if w):
         if w in WORDS and not (w == "n" and i > 0):
             out.append(WORDS[w])
+        elif re.fullmatch(r"\d+pct", w):
+            out.append(f"{w[:-3]} %")
         else:
             out.append(ACRONYMS.get(w, w))
     joined = " ".join(out)

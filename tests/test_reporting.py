@@ -122,6 +122,9 @@ def test_headers_are_words_in_sentence_case() -> None:
     assert reporting.header("n_accounts") == "Number of accounts"
     assert reporting.header("r_hat") == "R-hat" and reporting.header("ess_bulk") == "ESS (bulk)"
     assert reporting.header("Already written") == "Already written"
+    assert (
+        reporting.header("within_5pct") == "Within 5 %" and reporting.header("roc_auc") == "ROC AUC"
+    )
     assert reporting.header("n") == "N" and reporting.header("inside80") == "Inside 80 % interval"
 
 

@@ -671,7 +671,22 @@ def pct_ticks(values: Sequence[float]) -> list[str]:
 
 def _nice_axis(ax, axis: str, labels: Callable[[Sequence[float]], list[str]], nbins) -> None:
     """Round ticks (1, 2, 2.5, 5 x 10^k; on a log axis 1, 2, 5 x 10^k) labelled by ``labels``."""
+    import matplotlib as mpl
+    from matplotlib.font_manager import FontProperties
     from matplotlib.ticker import Formatter, LogLocator, MaxNLocator, NullFormatter
+
+    class _Roomy(MaxNLocator):
+        """Round ticks; on an x axis no more than fit side by side ("$1.25M" wide labels)."""
+
+        def __call__(self):
+            if nbins == "auto" and self.axis is not None and self.axis.axis_name == "x":
+                width = self.axis.axes.get_window_extent().width * 72 / self.axis.figure.dpi
+                size = self.axis.get_tick_params().get("labelsize")
+                size = FontProperties(size=size or mpl.rcParams["xtick.labelsize"])
+                # a label of about 7 characters and a gap
+                per_label = size.get_size_in_points() * 0.6 * 9
+                self.set_params(nbins=max(2, int(width // per_label)))
+            return super().__call__()
 
     class _Labels(Formatter):
         ticks: list[float] = []
@@ -692,7 +707,7 @@ def _nice_axis(ax, axis: str, labels: Callable[[Sequence[float]], list[str]], nb
         each = labels
         labels = lambda values: [each([v])[0] for v in values]  # noqa: E731
     else:
-        target.set_major_locator(MaxNLocator(nbins=nbins, steps=list(NICE_STEPS)))
+        target.set_major_locator(_Roomy(nbins=nbins, steps=list(NICE_STEPS)))
     target.set_major_formatter(_Labels())
 
 

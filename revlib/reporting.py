@@ -398,7 +398,6 @@ def column_format(name: Any, values: pd.Series) -> Callable[[Any], str]:
 FORMATTERS: dict[str, Callable[[Any], str]] = {
     "money": money,
     "pct": pct,
-    "pct_2dp": lambda x: pct(x, decimals=2),
     "signed_pct": lambda x: pct(x, signed=True),
     "int": number,
     "count": number,

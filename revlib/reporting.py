@@ -144,8 +144,8 @@ def display(value: Any) -> str:
     """A value as a user would write it, never as Python prints it.
 
     Booleans are yes/no, None/NaN/empty are an en dash, lists read "a, b", mappings read
-    "key: value; key: value", whole floats are integers and other floats have at most 3
-    significant decimals ("0.123", "22,885")."""
+    "key: value; key: value", whole floats are integers and other floats show about three
+    significant figures without trailing zeros ("0.123", "0.2", "1.1", "22,885")."""
     if isinstance(value, bool):
         return yes_no(value)
     if isinstance(value, Mapping):
@@ -170,7 +170,8 @@ def display(value: Any) -> str:
     if isinstance(value, float):
         if value.is_integer():
             return f"{value:,.0f}"
-        return f"{value:,.{_decimals_for(abs(value))}f}"
+        text = f"{value:,.{_decimals_for(abs(value))}f}"
+        return text.rstrip("0").rstrip(".") if "." in text else text  # 0.2, not 0.200
     text = str(value)
     return text if text.strip() else "–"
 

@@ -109,8 +109,9 @@ def test_values_read_as_written() -> None:
         "–",
     ]
     assert reporting.display(["EMEA", "APAC"]) == "EMEA, APAC"
-    assert reporting.display({"floor": 1.5, "regions": ["EMEA"]}) == "floor: 1.50; regions: EMEA"
-    assert reporting.display(2116.0) == "2,116" and reporting.display(1.104) == "1.10"
+    assert reporting.display({"floor": 1.5, "regions": ["EMEA"]}) == "floor: 1.5; regions: EMEA"
+    assert reporting.display(2116.0) == "2,116" and reporting.display(1.104) == "1.1"
+    assert reporting.display(0.2) == "0.2" and reporting.display(0.1234) == "0.123"
     assert reporting.display(pd.Timestamp("2025-12-31")) == "2025-12-31"
     assert reporting.money(1_270) == "$1.27K" and reporting.money(22.9e6) == "$22.9M"
     assert reporting.money(3.49) == "$3.49" and reporting.money(999.7) == "$1.00K"

@@ -240,6 +240,7 @@ ACRONYMS = {
     "qoq": "QoQ",
     "r": "R",
     "roc": "ROC",
+    "sbg": "sBG",
     "pr": "PR",
     "brier": "Brier",
     "mcmc": "MCMC",

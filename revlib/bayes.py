@@ -300,7 +300,7 @@ def diagnostics_report(diag: Mapping[str, Any]) -> reporting.HTML:
     )
     if result == "ok":
         text = (
-            f"Sampler converged ({run}): max r_hat {format_value('max r_hat', diag['max_r_hat'])}, "
+            f"Sampler converged ({run}): max R-hat {format_value('max r_hat', diag['max_r_hat'])}, "
             f"min bulk ESS {format_value('min bulk ESS', diag['min_ess_bulk'])}, min tail ESS "
             f"{format_value('min tail ESS', diag['min_ess_tail'])}, no divergences."
         )
@@ -309,7 +309,7 @@ def diagnostics_report(diag: Mapping[str, Any]) -> reporting.HTML:
         text = (
             "The numbers below may be wrong: "
             + "; ".join(diag["problems"])
-            + f" ({run}). Rerun with more draws or check the model; strict=True turns a "
+            + f" ({run}). Rerun with more draws or check the model; strict=true turns a "
             "warning into a failed run." + fast_note
         )
         title = "Sampling diagnostics: " + ("failed" if result == "fail" else "warning")

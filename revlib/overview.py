@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from revlib.data import CONTRACT
-from revlib.reporting import PALETTE, money_axis
+from revlib.reporting import PALETTE, display, money_axis
 
 # The column that dates each table's rows (its time axis).
 DATE_COLUMN = {
@@ -77,7 +77,7 @@ def column_profile(tables: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
                     "type": str(s.dtype),
                     "non_null": float(s.notna().mean()) if len(s) else 0.0,
                     "distinct": int(non_null.nunique()),
-                    "example": "" if example is None else str(example),
+                    "example": display(example),
                     "in_contract": bool(spec and spec.col(col) is not None),
                 }
             )
@@ -145,11 +145,12 @@ def plot_mrr(movements: pd.DataFrame):
     ax2 = ax.twinx()
     ax2.plot(months, movements["customers"], color=PALETTE["warning"], lw=2, label="customers")
     ax2.set_ylabel("paying customers")
+    ax2.set_ylim(bottom=0)  # a count's growth reads true only from zero
     ax2.grid(False)
     ax2.spines["right"].set_visible(True)
     ax.set_title("MRR and paying customers by month")
     lines = ax.get_legend_handles_labels()[0] + ax2.get_legend_handles_labels()[0]
-    ax.legend(lines, ["MRR", "customers"], loc="upper left")
+    ax.legend(lines, ["MRR", "customers"], loc="lower right", bbox_to_anchor=(1, 1), ncol=2)
     return fig
 
 

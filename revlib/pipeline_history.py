@@ -141,6 +141,27 @@ def prepare_history(history: pd.DataFrame) -> pd.DataFrame:
     return h
 
 
+def stage_positions(history: pd.DataFrame) -> pd.Series:
+    """Per stage, the median position at which deals first reach it: position = the index
+    of the change in the deal's history, in time order (0 = the deal's first record).
+    Indexed by stage as text; the funnel order is the ascending order."""
+    h = history.sort_values(["opportunity_id", "changed_at"], kind="stable")
+    h = h.assign(pos=h.groupby("opportunity_id").cumcount(), stage=h["stage"].astype(str))
+    return h.groupby(["stage", "opportunity_id"])["pos"].min().groupby("stage").median()
+
+
+def stage_order(history: pd.DataFrame | None, deals: pd.DataFrame) -> list[str]:
+    """The stages of open ``deals`` in funnel order (earliest stage first): by
+    :func:`stage_positions` with history, else by the median age in days of the open deals
+    in each stage (deals further down the funnel are older). Ties in alphabetical order."""
+    stages = sorted(deals["stage"].astype(str).unique())
+    if has_history(history):
+        key = stage_positions(history)
+    else:
+        key = deals.groupby(deals["stage"].astype(str))["age_days"].median()
+    return sorted(stages, key=lambda s: (float(key.get(s, np.inf)), s))
+
+
 # ----------------------------------------------------------------------------- snapshots
 
 

@@ -213,3 +213,28 @@ def test_stage_conversion_is_the_deal_rule_over_every_change(sample) -> None:
         m = reached["stage"] == stage
         assert r["reached"] == m.sum() and r["won"] == won[m].sum()
         assert r["win_rate"] == pytest.approx(won[m].mean())
+
+
+def test_stage_order_is_the_funnel_not_the_alphabet() -> None:
+    """Stages come in the order deals reach them (history), else by the open deals' age."""
+    from revlib.pipeline_history import stage_order
+
+    history = pd.DataFrame(
+        {
+            "opportunity_id": ["a", "a", "a", "b", "b", "c"],
+            "changed_at": pd.to_datetime(
+                ["2024-01-01", "2024-02-01", "2024-03-01", "2024-01-05", "2024-02-05", "2024-01-09"]
+            ),
+            "stage": ["prospecting", "demo", "negotiation", "prospecting", "demo", "prospecting"],
+        }
+    )
+    deals = pd.DataFrame(
+        {"stage": ["negotiation", "demo", "prospecting"], "age_days": [90.0, 40.0, 5.0]}
+    )
+    assert stage_order(history, deals) == ["prospecting", "demo", "negotiation"]
+    assert stage_order(None, deals) == ["prospecting", "demo", "negotiation"]
+    assert stage_order(None, deals.assign(age_days=[1.0, 40.0, 5.0])) == [
+        "negotiation",
+        "prospecting",
+        "demo",
+    ]

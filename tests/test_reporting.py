@@ -96,3 +96,115 @@ def test_index_html_lists_reports() -> None:
     assert (
         'href="a.html"' in html and "1 of 2 reports failed" in html and "ValueError: boom" in html
     )
+
+
+def test_values_read_as_written() -> None:
+    assert [reporting.display(v) for v in (True, False, None, float("nan"), "", [], {})] == [
+        "yes",
+        "no",
+        "–",
+        "–",
+        "–",
+        "–",
+        "–",
+    ]
+    assert reporting.display(["EMEA", "APAC"]) == "EMEA, APAC"
+    assert reporting.display({"floor": 1.5, "regions": ["EMEA"]}) == "floor: 1.5; regions: EMEA"
+    assert reporting.display(2116.0) == "2,116" and reporting.display(1.104) == "1.1"
+    assert reporting.display(0.2) == "0.2" and reporting.display(0.1234) == "0.123"
+    assert reporting.display(pd.Timestamp("2025-12-31")) == "2025-12-31"
+    assert reporting.money(1_270) == "$1.27K" and reporting.money(22.9e6) == "$22.9M"
+    assert reporting.money(3.49) == "$3.49" and reporting.money(999.7) == "$1.00K"
+
+
+def test_headers_are_words_in_sentence_case() -> None:
+    assert reporting.header("arr_at_risk") == "ARR at risk"
+    assert reporting.header("new_business_share") == "New business share"
+    assert reporting.header("n_accounts") == "Number of accounts"
+    assert reporting.header("r_hat") == "R-hat" and reporting.header("ess_bulk") == "ESS (bulk)"
+    assert reporting.header("Already written") == "Already written"
+    assert (
+        reporting.header("within_5pct") == "Within 5 %" and reporting.header("roc_auc") == "ROC AUC"
+    )
+    assert reporting.header("n") == "N" and reporting.header("inside80") == "Inside 80 % interval"
+
+
+def test_table_formats_each_column_by_meaning() -> None:
+    df = pd.DataFrame(
+        {
+            "metric": ["a", "b"],
+            "closing_arr": [22_884.982, 1.2e6],
+            "win_rate": [0.2, 0.35],
+            "ess_bulk": [663.0, 2116.0],
+            "r_hat": [1.0012, 1.0],
+            "deals": [3.0, 4.0],
+            "elasticity": [-1.23456, -0.5],
+            "won": [True, False],
+        }
+    )
+    html = reporting.table(df).body
+    cells = [c.split(">", 1)[1] for c in html.split("<td")[1:]]
+    cells = [c.split("</td>")[0] for c in cells]
+    assert cells[:8] == ["a", "$22.9K", "20.0 %", "663", "1.001", "3", "-1.235", "yes"]
+    assert cells[8:] == ["b", "$1.20M", "35.0 %", "2,116", "1.000", "4", "-0.500", "no"]
+    assert "<th>Closing ARR</th>" in html and "<th>Win rate</th>" in html
+    named = reporting.table(df, formats={"deals": "money", "won": "text"}, labels={"won": "Won?"})
+    assert "$3<" in named.body and "<th>Won?</th>" in named.body
+
+
+def test_axis_ticks_are_round_and_share_one_unit() -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    assert reporting.money_ticks([0, 5e6, 1e7]) == ["$0", "$5M", "$10M"]
+    assert reporting.money_ticks([10, 12.5, 15]) == ["$10.00", "$12.50", "$15.00"]
+    assert reporting.money_ticks([1e6, 1.5e6, 2e6]) == ["$1.0M", "$1.5M", "$2.0M"]
+    assert reporting.money_ticks([400, 700, 1000]) == ["$400", "$700", "$1,000"]
+    assert reporting.pct_ticks([0, 0.025, 0.05]) == ["0.0 %", "2.5 %", "5.0 %"]
+    assert reporting.pct_ticks([0, 0.1, 0.2]) == ["0 %", "10 %", "20 %"]
+    fig, ax = plt.subplots()
+    ax.plot([9.5, 18], [0, 1])
+    reporting.money_axis(ax, "x")
+    fig.canvas.draw()
+    ticks = [t for t in ax.get_xticks() if 9.5 <= t <= 18]
+    steps = {round(b - a, 9) for a, b in zip(ticks, ticks[1:], strict=False)}
+    assert len(steps) == 1  # true spacing
+    labels = [t.get_text() for t in ax.get_xticklabels()]
+    assert len(set(labels)) == len(labels) and {"$10", "$12", "$14", "$16"} <= set(labels)
+    fig2, ax2 = plt.subplots()
+    ax2.plot([3e3, 4e6], [0, 1])
+    ax2.set_xscale("log")
+    reporting.money_axis(ax2, "x")
+    fig2.canvas.draw()
+    assert [t.get_text() for t in ax2.get_xticklabels()][1:4] == ["$10K", "$100K", "$1M"]
+    assert not any(t.get_text() for t in ax2.get_xticklabels(minor=True))
+    plt.close("all")
+
+
+def test_long_category_labels_wrap() -> None:
+    assert reporting.wrap_label("Expansion opportunity") == "Expansion\nopportunity"
+    assert reporting.wrap_label("Lost (win-back)") == "Lost\n(win-back)"
+
+
+def test_parameters_read_as_written_in_header_and_index() -> None:
+    params = {"fast": True, "as_of": "", "segment": None, "regions": ["EMEA", "APAC"]}
+    text = reporting.parameters_text(params)
+    assert "fast=yes" in text and "as_of=–" in text and "regions=EMEA, APAC" in text
+    run = {
+        "run_id": "r",
+        "started_at": "t",
+        "duration_seconds": 1.0,
+        "data_dir": "/d",
+        "reports": [
+            {"name": "a", "status": "ok", "duration_seconds": 1.0, "parameters": params},
+        ],
+    }
+    assert reporting.page_problems(reporting.index_html(run)) == []
+
+
+def test_definitions_drop_rst_markup() -> None:
+    assert reporting.definition("Share of ``funnel`` rows, see :func:`x.y`.") == (
+        "Share of funnel rows, see x.y."
+    )

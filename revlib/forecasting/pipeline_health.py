@@ -16,6 +16,8 @@ from revlib.pipeline_history import (
     has_history,
     pipeline_as_of,
     prepare_history,
+    stage_order,
+    stage_positions,
     stage_win_rates,
 )
 
@@ -134,6 +136,13 @@ def stage_aging(
         by_stage["stage"].map(deals[deals["stuck"]].groupby("stage")["amount"].sum()).fillna(0.0)
     )
     by_stage["stuck_deals"] = by_stage["stuck_deals"].astype(int)
+    order = stage_order(h if has_history(history) else None, deals)  # funnel order
+    by_stage = (
+        by_stage.assign(_o=by_stage["stage"].astype(str).map({s: i for i, s in enumerate(order)}))
+        .sort_values("_o", kind="stable")
+        .drop(columns="_o")
+        .reset_index(drop=True)
+    )
     cols = [
         "opportunity_id",
         "type",
@@ -175,12 +184,11 @@ def stage_conversion(
             }
         )
     h = history if "stage_since" in history.columns else prepare_history(history)
-    h = h[(h["changed_at"] < t) & h["opportunity_id"].isin(closed.index)]
-    h = h.assign(pos=h.groupby("opportunity_id").cumcount())
+    h = h[(h["changed_at"] < t) & h["opportunity_id"].isin(closed.index)].copy()
     # every change is a snapshot: a deal counts once in each stage it reached (rule "deal")
     h["won"] = h["opportunity_id"].map(closed["status"] == "won").astype(float)
     rates = stage_win_rates(h, rule="deal", prior=0.0, by=("stage",))
-    order = h.groupby(["stage", "opportunity_id"])["pos"].min().groupby("stage").median()
+    order = stage_positions(h)
     out = pd.DataFrame(
         {
             "stage": rates["stage"].astype(str),

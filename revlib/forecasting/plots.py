@@ -226,7 +226,7 @@ def plot_rate_posteriors(
         lo, hi = np.quantile(x, [0.001, 0.999])
         pad = 0.75 * (hi - lo)
         ax.set_xlim(max(0.0, lo - pad), hi + pad)  # months far off the posterior fall outside
-        pct_axis(ax, "x", decimals=1)
+        pct_axis(ax, "x")
         ax.set_yticks([])
         ax.set_title(f"{name} rate / month")
     axes[0].legend(loc="upper right", fontsize=8)

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from revlib.health.rubric import Rubric
-from revlib.reporting import PALETTE, money, money_axis, pct_axis
+from revlib.reporting import PALETTE, money, money_axis, pct_axis, wrap_label
 
 BAND_COLOURS = {
     "expansion": "#059669",
@@ -148,7 +148,7 @@ def plot_band_outcomes(outcomes: pd.DataFrame):
                 ecolor=PALETTE["ink"],
                 label=f"within {h} months",
             )
-        ax.set_xticks(x, [lab.replace(" (", "\n(") for lab in labels], fontsize=8.5)
+        ax.set_xticks(x, [wrap_label(lab) for lab in labels], fontsize=8.5)
         pct_axis(ax)
         ax.set_title(f"{kind.capitalize()} after the scored month")
         ax.legend(fontsize=8.5)
@@ -159,7 +159,7 @@ def plot_band_outcomes(outcomes: pd.DataFrame):
 def plot_roc(roc: Mapping[str, tuple[np.ndarray, np.ndarray]], auc: pd.DataFrame):
     """ROC curves of the churn predictors on the test period, AUC in the legend."""
     plt = _plt()
-    fig, ax = plt.subplots(figsize=(5.6, 5.0))
+    fig, ax = plt.subplots(figsize=(9.5, 5.0))
     values = auc.set_index("model")
     for i, (name, (fpr, tpr)) in enumerate(roc.items()):
         a = values.loc[name]
@@ -174,7 +174,7 @@ def plot_roc(roc: Mapping[str, tuple[np.ndarray, np.ndarray]], auc: pd.DataFrame
     ax.set_xlabel("False-positive rate (healthy accounts flagged)")
     ax.set_ylabel("True-positive rate (churners flagged)")
     ax.set_title("Churn prediction on the test period")
-    ax.legend(loc="lower right", fontsize=8)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), fontsize=8)  # off the curves
     ax.set_aspect("equal")
     return fig
 
@@ -341,7 +341,7 @@ def plot_ltv(ltv: pd.DataFrame):
         fontsize=9,
     )
     ax.set_xscale("log")
-    ax.xaxis.set_major_formatter(plt.FuncFormatter(lambda v, _: money(v)))
+    money_axis(ax, "x")
     ax.set_xlabel("Lifetime gross profit per new account (log scale)")
     ax.set_title("LTV with uncertainty")
     ax.legend(fontsize=8.5, loc="lower right")

@@ -114,7 +114,7 @@ def plot_arr_trajectory(
         ha="right",
         va="bottom" if projected >= arr_target else "top",
         fontsize=9.5,
-        fontweight="semibold",
+        fontweight="bold",
         color=colour,
     )
     money_axis(ax)
@@ -219,7 +219,7 @@ def plot_retention(retention: pd.DataFrame, *, nrr_target: float | None = None):
         lw=2,
         label="3-month mean",
     )
-    pct_axis(ax2, decimals=1)
+    pct_axis(ax2)
     ax2.set_title("Logo churn rate per month")
     ax2.legend(loc="upper left", bbox_to_anchor=(0, -0.1), ncol=2)
     from matplotlib.dates import MonthLocator

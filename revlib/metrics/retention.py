@@ -159,7 +159,7 @@ def cohort_revenue_retention(
 ) -> pd.DataFrame:
     """Cohort revenue retention: a cohort's MRR at age k months / its MRR at age 0, where an
     account's cohort is its first month with MRR > 0. Ratio (1.0 = 100 %), cohort month x
-    age in months; blank (NaN) where the cohort is not that old yet."""
+    age in months; blank where the cohort is not that old yet."""
     panel = mrr_panel(subscriptions, fx_rates=fx_rates, as_of=as_of)
     months, mrr, _, observable = _cohort_matrices(panel)
     values = np.where(observable, mrr / mrr[:, :1], np.nan)
@@ -173,7 +173,7 @@ def cohort_logo_retention(
     as_of: str | pd.Timestamp | None = None,
 ) -> pd.DataFrame:
     """Cohort logo retention: accounts of a cohort with MRR > 0 at age k months / accounts in
-    the cohort. Ratio (1.0 = 100 %), cohort month x age in months; blank (NaN) where the cohort
+    the cohort. Ratio (1.0 = 100 %), cohort month x age in months; blank where the cohort
     is not that old yet."""
     panel = mrr_panel(subscriptions, fx_rates=fx_rates, as_of=as_of)
     months, _, logos, observable = _cohort_matrices(panel)

@@ -58,7 +58,7 @@ def arr_at(movements: pd.DataFrame, month: str | pd.Timestamp) -> float:
 
 
 def yoy_growth(movements: pd.DataFrame, month: str | pd.Timestamp) -> float:
-    """Year-over-year ARR growth: ARR(m) / ARR(m-12) - 1. Ratio (0.25 = +25 %); undefined (NaN)
+    """Year-over-year ARR growth: ARR(m) / ARR(m-12) - 1. Ratio (0.25 = +25 %); undefined (shown as –)
     when ARR twelve months earlier is 0."""
     now = arr_at(movements, month)
     then = arr_at(movements, month_start(month) - pd.DateOffset(months=12))

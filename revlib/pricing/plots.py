@@ -8,7 +8,6 @@ from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
-from matplotlib.ticker import MaxNLocator
 
 from revlib.reporting import PALETTE, money_axis, pct_axis
 
@@ -61,8 +60,7 @@ def plot_forest(
     ax.set_xlabel("elasticity: % change in units per +1 % price")
     ax.set_title(title)
     ax.grid(axis="y", visible=False)
-    # sorted with the most negative elasticities on top: the upper right stays empty
-    ax.legend(loc="upper right", fontsize=8.5, ncols=2)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8.5)  # off the data
     return fig
 
 
@@ -93,10 +91,9 @@ def plot_curves(
             ax.axvline(rec.loc[g, "recommended_price"], color=GREEN, lw=1.6)
         ax.set_title(g, fontsize=9.5)
         ax.tick_params(labelsize=7.5)
-        ax.xaxis.set_major_locator(MaxNLocator(4))
         if measure != "units":
             money_axis(ax)
-        money_axis(ax, "x")
+        money_axis(ax, "x", nbins=4)
     label = {
         "units": "Expected units per period",
         "revenue": "Expected revenue per period",
@@ -107,7 +104,7 @@ def plot_curves(
         x=0.01,
         ha="left",
         fontsize=12,
-        fontweight="semibold",
+        fontweight="bold",
     )
     return fig
 
@@ -156,7 +153,7 @@ def plot_ppp(
             0, max(1.2, float(np.nanmax(d[["today_level", "recommended_level"]].to_numpy())) * 1.1)
         )
     axes[0].legend(fontsize=8, loc="lower left")
-    fig.suptitle(title, x=0.01, ha="left", fontsize=12, fontweight="semibold")
+    fig.suptitle(title, x=0.01, ha="left", fontsize=12, fontweight="bold")
     return fig
 
 
@@ -236,14 +233,14 @@ def plot_tests(arms: pd.DataFrame, curve: pd.DataFrame, *, measure: str = "rpv",
         if measure == "rpv":
             money_axis(ax)
         else:
-            pct_axis(ax, decimals=1)
+            pct_axis(ax)
     name = "Revenue per visitor" if measure == "rpv" else "Conversion rate"
     fig.suptitle(
         f"{name} by tested price (arms: mean and 94 % interval; green = leader)",
         x=0.01,
         ha="left",
         fontsize=12,
-        fontweight="semibold",
+        fontweight="bold",
     )
     return fig
 
@@ -266,7 +263,7 @@ def plot_prob_best(arms: pd.DataFrame, *, threshold: float = 0.95, ncols: int = 
         x=0.01,
         ha="left",
         fontsize=12,
-        fontweight="semibold",
+        fontweight="bold",
     )
     return fig
 

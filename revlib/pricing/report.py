@@ -220,13 +220,13 @@ def arms_table(arms: pd.DataFrame) -> reporting.HTML:
     """Arms with conversion, revenue per visitor (94 % intervals), P(best) and expected loss."""
     t = arms.assign(
         conversion=[
-            f"{m:.2%} ({lo:.2%} – {hi:.2%})"
+            f"{reporting.pct(m, decimals=2)} ({reporting.pct(lo, decimals=2)} – {reporting.pct(hi, decimals=2)})"
             for m, lo, hi in zip(
                 arms["conv_mean"], arms["conv_lower"], arms["conv_upper"], strict=True
             )
         ],
         revenue_per_visitor=[
-            f"{m:,.2f} ({lo:,.2f} – {hi:,.2f})"
+            f"{reporting.money(m, decimals=2)} ({reporting.money(lo, decimals=2)} – {reporting.money(hi, decimals=2)})"
             for m, lo, hi in zip(
                 arms["rpv_mean"], arms["rpv_lower"], arms["rpv_upper"], strict=True
             )
@@ -246,7 +246,11 @@ def arms_table(arms: pd.DataFrame) -> reporting.HTML:
                 "expected_loss",
             ]
         ],
-        formats={"price": "{:,.2f}", "prob_best": reporting.pct, "expected_loss": "{:,.3f}"},
+        formats={
+            "price": reporting.money,
+            "prob_best": reporting.pct,
+            "expected_loss": reporting.money,
+        },
         caption="Intervals are 94 % credible intervals; expected loss = revenue per visitor given up, on average, by choosing this price",
     )
 

@@ -275,5 +275,5 @@ def plot_pipeline_months(scores: pd.DataFrame):
     ax.set_xticks(x, g.index, rotation=0)
     ax.set(xlabel="expected close month", title="Open pipeline by expected close month")
     money_axis(ax)
-    ax.legend(loc="upper right")
+    ax.legend(loc="upper left", bbox_to_anchor=(0, -0.16), ncol=2)  # below, off the bars
     return fig

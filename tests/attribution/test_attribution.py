@@ -920,7 +920,7 @@ def test_report_tables_and_cards_on_hand_made_journeys():
     import html
 
     shown = html.unescape(str(at.effects_table(at.data_driven_effects(tp, jr))))
-    assert ">share of removal effects<" in shown and ">Markov share<" not in shown
+    assert ">Share of removal effects<" in shown and ">Markov share<" not in shown
     assert "It is not the Markov share of revenue in the attribution table above" in shown
 
 

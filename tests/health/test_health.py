@@ -1005,7 +1005,8 @@ def test_ltv_note_explains_a_dash_beside_a_finite_interval() -> None:
     )
     note = report.ltv_note(ltv)
     assert note.startswith("enterprise: no account churned")
-    assert "$174.8K" in note and "$19.8M" in note and "$478.3K" in note and "smb" not in note
+    # money as every report shows it (reporting.money: three significant figures)
+    assert "$175K" in note and "$19.8M" in note and "$478K" in note and "smb" not in note
     assert report.ltv_note(ltv.iloc[[1]]) is None
 
 

@@ -71,6 +71,7 @@ def run_cli(root: Path, *args: str) -> int:
     return cli.main(["run", "--root", str(root), *args])
 
 
+@pytest.mark.notebooks  # executes the tiny workspace notebooks (kernels start)
 def test_successful_run_writes_everything(workspace: Path, capsys) -> None:
     code = run_cli(workspace, "alpha", "-p", "scale=2")
     assert code == 0
@@ -104,6 +105,7 @@ def test_successful_run_writes_everything(workspace: Path, capsys) -> None:
     assert "[1/1] alpha: ok" in capsys.readouterr().out  # progress
 
 
+@pytest.mark.notebooks  # executes the tiny workspace notebooks (kernels start)
 def test_failing_notebook_does_not_stop_others_and_keeps_latest(workspace: Path, capsys) -> None:
     assert run_cli(workspace, "alpha") == 0
     good = (workspace / "reports" / "latest").resolve()
@@ -122,6 +124,7 @@ def test_failing_notebook_does_not_stop_others_and_keeps_latest(workspace: Path,
     assert "beta: FAILED" in capsys.readouterr().out
 
 
+@pytest.mark.notebooks  # executes the tiny workspace notebooks (kernels start)
 def test_explicit_out_is_not_overwritten_by_a_failed_run(workspace: Path) -> None:
     out = workspace / "custom"
     assert run_cli(workspace, "alpha", "--out", str(out)) == 0
@@ -135,6 +138,7 @@ def test_explicit_out_is_not_overwritten_by_a_failed_run(workspace: Path) -> Non
     assert (out / "beta.html").exists()
 
 
+@pytest.mark.notebooks  # executes the tiny workspace notebooks (kernels start)
 def test_two_runs_give_identical_artifacts(workspace: Path) -> None:
     a, b = workspace / "a", workspace / "b"
     assert run_cli(workspace, "alpha", "--out", str(a)) == 0
@@ -197,6 +201,7 @@ def test_missing_data_dir_and_required_table(workspace: Path, capsys) -> None:
     assert "subscriptions: required table is missing" in capsys.readouterr().err
 
 
+@pytest.mark.notebooks  # executes the tiny workspace notebooks (kernels start)
 def test_params_file(workspace: Path, tmp_path: Path) -> None:
     pf = tmp_path / "p.yaml"
     pf.write_text("parameters:\n  scale: 3\nnotebooks:\n  beta:\n    explode: false\n")
@@ -322,6 +327,7 @@ def test_out_that_would_lose_user_files_is_refused(
     assert not list(workspace.rglob(".*partial*")) and not list(Path("/").glob(".*partial*"))
 
 
+@pytest.mark.notebooks  # executes the tiny workspace notebooks (kernels start)
 def test_replacing_an_earlier_run_keeps_nothing_stale_and_names_the_final_folder(
     workspace: Path,
 ) -> None:

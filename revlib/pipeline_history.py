@@ -27,6 +27,7 @@ from typing import TypeGuard
 import numpy as np
 import pandas as pd
 
+from revlib.data.frames import require_columns
 from revlib.periods import month_from_number, month_number, month_start
 
 NO_HISTORY_STAGE = "(no history)"
@@ -47,11 +48,7 @@ EPOCH_SUNDAY = pd.Timestamp("1970-01-04")  # week ends (weekly snapshots) are Su
 
 def check_opportunities(opportunities: pd.DataFrame) -> pd.DataFrame:
     """Validate the columns the forecasts use; return a copy with parsed dates and float amounts."""
-    missing = [c for c in OPPORTUNITY_COLUMNS if c not in opportunities.columns]
-    if missing:
-        raise ValueError(
-            f"opportunities must have columns {list(OPPORTUNITY_COLUMNS)}; missing {missing}"
-        )
+    require_columns(opportunities, "opportunities", OPPORTUNITY_COLUMNS)
     out = opportunities.copy()
     for col in ("created_date", "close_date"):
         out[col] = pd.to_datetime(out[col]).astype("datetime64[ns]")
@@ -105,11 +102,7 @@ def prepare_history(history: pd.DataFrame) -> pd.DataFrame:
     row belongs to), ``stage_changes``, ``close_date_pushes`` (later close dates), ``slip_days``
     (days pushed, summed), ``amount_changes`` and ``first_amount`` (first known amount).
     """
-    missing = [c for c in ("opportunity_id", "changed_at", "stage") if c not in history.columns]
-    if missing:
-        raise ValueError(
-            f"opportunity_history must have columns opportunity_id, changed_at, stage; missing {missing}"
-        )
+    require_columns(history, "opportunity_history", ("opportunity_id", "changed_at", "stage"))
     h = history.copy()
     h["opportunity_id"] = h["opportunity_id"].astype(str)
     h["changed_at"] = pd.to_datetime(h["changed_at"]).astype("datetime64[ns]")

@@ -21,6 +21,8 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
+from revlib.data.frames import require_columns
+
 NO_TOUCH = "(no touch)"
 """Channel credited with a converted journey that has no touch at or before its conversion."""
 
@@ -48,9 +50,7 @@ _JOURNEY_COLUMNS = ("journey_id", "converted", "converted_at", "revenue")
 
 
 def _require(df: pd.DataFrame, name: str, columns: tuple[str, ...]) -> None:
-    missing = [c for c in columns if c not in df.columns]
-    if missing:
-        raise ValueError(f"{name} needs columns {list(columns)}; missing {missing}")
+    require_columns(df, name, columns)
 
 
 def ordered_touches(touchpoints: pd.DataFrame, journeys: pd.DataFrame) -> pd.DataFrame:

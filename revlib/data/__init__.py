@@ -29,6 +29,7 @@ from revlib.data.contract import (
     format_value,
 )
 from revlib.data.currency import fx_factor, fx_rate_map, to_reporting_currency
+from revlib.data.frames import column_problem, require_columns
 from revlib.data.io import (
     available_tables,
     bundled_path,
@@ -51,6 +52,8 @@ from revlib.data.io import (
 from revlib.data.validate import DataValidationError, Problem, validate_tables
 
 __all__ = [
+    "column_problem",
+    "require_columns",
     "CONTRACT",
     "MAX_ABS_NUMBER",
     "MAX_EXAMPLES",

@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from revlib.data.frames import require_columns
 from revlib.health.rubric import Rubric, signal_points
 from revlib.periods import month_from_number, month_number, month_start, month_starts
 
@@ -243,11 +244,7 @@ def signal_features(
 
 
 def _check_signals(health_signals: pd.DataFrame) -> None:
-    missing = [c for c in ("account_id", "month") if c not in health_signals.columns]
-    if missing:
-        raise ValueError(
-            f"health_signals must have columns account_id and month; missing {missing}"
-        )
+    require_columns(health_signals, "health_signals", ("account_id", "month"))
     if len(health_signals) == 0:
         raise ValueError("health_signals is empty: nothing to score")
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from revlib.data import fx_factor
+from revlib.data import fx_factor, require_columns
 from revlib.periods import month_from_number, month_number, month_start
 
 MICROS = 1_000_000  # integer micro-units per currency unit
@@ -85,9 +85,7 @@ class MrrPanel:
 def check_subscriptions(subscriptions: pd.DataFrame) -> None:
     """Raise ``ValueError`` unless the table has the columns MRR needs, start dates and
     non-negative MRR."""
-    missing = [c for c in _SUB_COLUMNS if c not in subscriptions.columns]
-    if missing:
-        raise ValueError(f"subscriptions must have columns {list(_SUB_COLUMNS)}; missing {missing}")
+    require_columns(subscriptions, "subscriptions", _SUB_COLUMNS)
     if subscriptions["start_date"].isna().any():
         raise ValueError("subscriptions.start_date must not be null")
     if (subscriptions["mrr"].fillna(0) < 0).any():

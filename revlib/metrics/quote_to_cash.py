@@ -9,16 +9,14 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from revlib.data import fx_factor, to_reporting_currency
+from revlib.data import fx_factor, require_columns, to_reporting_currency
 from revlib.metrics.mrr import check_subscriptions, data_end_month
 from revlib.periods import month_from_number, month_number, month_start, month_starts
 
 
 def _invoices(invoices: pd.DataFrame, fx_rates: pd.DataFrame | None) -> pd.DataFrame:
     need = ["invoice_id", "issued_date", "due_date", "amount", "paid_date", "paid_amount"]
-    missing = [c for c in need if c not in invoices.columns]
-    if missing:
-        raise ValueError(f"invoices must have columns {need}; missing {missing}")
+    require_columns(invoices, "invoices", need)
     return to_reporting_currency(invoices, fx_rates, ["amount", "paid_amount"])
 
 

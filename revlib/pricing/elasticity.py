@@ -41,6 +41,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from revlib.data.frames import column_problem
+
 PRIORS: dict[str, float] = {
     "elasticity_mu": -1.5,  # prior mean of the pooled elasticity
     "elasticity_sd": 1.0,  # prior sd of the pooled elasticity
@@ -134,11 +136,8 @@ def prepare_demand_data(
     needed = ["price", "units", *group_cols, *covariates, *fixed_effects]
     if seasonality:
         needed.append("period")
-    missing = [c for c in dict.fromkeys(needed) if c not in observations.columns]
-    if missing:
-        problems.append(
-            f"price_observations lacks column(s) {missing}; it has {list(observations.columns)}"
-        )
+    if problem := column_problem(observations, "price_observations", needed):
+        problems.append(problem)
     if not isinstance(seasonality, (int, np.integer)) or seasonality < 0:
         problems.append(
             f"seasonality must be a whole number >= 0 (Fourier pairs), got {seasonality!r}"

@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats as sps
 
+from revlib.data.frames import require_columns
 from revlib.reporting import pct
 from revlib.stats import beta_posterior
 
@@ -38,11 +39,7 @@ _KEYS = ["test_id", "variant"]
 def _arms(price_tests: pd.DataFrame) -> pd.DataFrame:
     """One row per test x variant (rows of the same arm, e.g. daily rows, are summed)."""
     need = ["test_id", "variant", "price", "visitors", "conversions"]
-    missing = [c for c in need if c not in price_tests.columns]
-    if missing:
-        raise ValueError(
-            f"price_tests lacks column(s) {missing}; it has {list(price_tests.columns)}"
-        )
+    require_columns(price_tests, "price_tests", need)
     df = price_tests.copy()
     for c in ("product", "region"):
         if c not in df.columns:

@@ -16,7 +16,7 @@ from typing import Any
 
 import pandas as pd
 
-from revlib.data import read_bundled_yaml
+from revlib.data import read_bundled_yaml, require_columns
 
 OPS = {">": operator.gt, ">=": operator.ge, "<": operator.lt, "<=": operator.le, "==": operator.eq}
 OPS_IN = "in"
@@ -146,11 +146,7 @@ def ppp_comparison(
     """
     r = rules or load_rules()
     need = ["product", "region", "today_price", "recommended_price"]
-    missing = [c for c in need if c not in recommendations.columns]
-    if missing:
-        raise ValueError(
-            f"recommendations lacks column(s) {missing}; it has {list(recommendations.columns)}"
-        )
+    require_columns(recommendations, "recommendations", need)
     geo = r["geo"]
     ref_region = geo.loc[geo["level"].idxmax(), "region"]
     out = recommendations[need].merge(
@@ -325,11 +321,7 @@ def competitor_price_alerts(
     ours - 1.
     """
     need = ["competitor", "product", "date", "price"]
-    missing = [c for c in need if c not in competitor_prices.columns]
-    if missing:
-        raise ValueError(
-            f"competitor_prices lacks column(s) {missing}; it has {list(competitor_prices.columns)}"
-        )
+    require_columns(competitor_prices, "competitor_prices", need)
     cut = (rules or load_rules())["competitor_cut_threshold"]
     df = (
         competitor_prices[need]

@@ -36,6 +36,8 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
+from revlib.data.frames import require_columns
+
 QUESTIONS = ("too_cheap", "cheap", "expensive", "too_expensive")
 POINTS = ("pmc", "opp", "idp", "pme")
 POINT_NAMES = {
@@ -68,9 +70,7 @@ class PsmResult:
 def check_responses(responses: pd.DataFrame, *, table: str = "wtp_responses") -> None:
     """Raise ValueError naming the table/column/rows when the four answers are missing,
     non-numeric, null or negative."""
-    missing = [q for q in QUESTIONS if q not in responses.columns]
-    if missing:
-        raise ValueError(f"{table}: missing column(s) {missing}")
+    require_columns(responses, table, QUESTIONS)
     for q in QUESTIONS:
         col = pd.to_numeric(responses[q], errors="coerce")
         bad = responses.index[col.isna() | (col < 0)]

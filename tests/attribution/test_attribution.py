@@ -250,7 +250,9 @@ def test_errors_name_what_was_allowed_and_given():
         at.touch_credits(pd.concat([tp, tp.assign(journey_id="ghost")]), jr, model="linear")
     with pytest.raises(ValueError, match=r"journey_id must be unique"):
         at.touch_credits(tp, pd.concat([jr, jr]), model="linear")
-    with pytest.raises(ValueError, match=r"touchpoints needs columns .*missing \['channel'\]"):
+    with pytest.raises(
+        ValueError, match=r"touchpoints must have columns .*lacks column\(s\) \['channel'\]"
+    ):
         at.touch_credits(tp.drop(columns="channel"), jr, model="linear")
 
 

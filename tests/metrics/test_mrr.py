@@ -140,7 +140,7 @@ def test_as_of_default_and_errors():
     assert mrr_panel(GOLDEN, fx_rates=FX).months[-1] == D("2024-04-01")  # latest start_date
     with pytest.raises(ValueError, match="before the first month of data"):
         mrr_panel(GOLDEN, fx_rates=FX, as_of="2023-12-31")
-    with pytest.raises(ValueError, match="missing"):
+    with pytest.raises(ValueError, match="lacks column"):
         mrr_panel(GOLDEN.drop(columns="end_date"))
     with pytest.raises(ValueError, match="mrr must be >= 0"):
         mrr_panel(GOLDEN.assign(mrr=-1.0), fx_rates=FX)

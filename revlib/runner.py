@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import difflib
+import functools
 import html
 import json
 import os
@@ -684,8 +685,17 @@ def run(
     vers = versions()
     try:
         for i, nb in enumerate(selected, 1):
-            progress(f"[{i}/{len(selected)}] {nb.name}: running …")
-            result = _run_one(nb, injected[nb.name], data_path, staging, vers, notebooks_dir)
+            tag = f"[{i}/{len(selected)}] {nb.name}"
+            progress(f"{tag}: running …")
+            result = _run_one(
+                nb,
+                injected[nb.name],
+                data_path,
+                staging,
+                vers,
+                notebooks_dir,
+                step=functools.partial(_tagged, progress, tag),
+            )
             results.append(result)
             mark = "ok" if result.status == "ok" else "FAILED"
             extra = f" — {result.error.splitlines()[0]}" if result.error else ""
@@ -729,6 +739,58 @@ def _drop_placeholder(target: Path, out_dir: str | os.PathLike | None) -> None:
             target.rmdir()  # only if still empty
 
 
+def _tagged(progress: Callable[[str], None], tag: str, text: str) -> None:
+    progress(f"{tag}: {text}")
+
+
+def section_steps(nb: Any) -> dict[int, str]:
+    """Cell index -> "section (cell i/n)" for the first code cell under each markdown heading
+    of an executable notebook: what the terminal shows while a long notebook runs."""
+    code = [i for i, c in enumerate(nb.cells) if c.cell_type == "code"]
+    steps: dict[int, str] = {}
+    heading = None
+    for i, cell in enumerate(nb.cells):
+        if cell.cell_type == "markdown":
+            lines = [
+                ln.lstrip("#").strip() for ln in cell.source.splitlines() if ln.startswith("#")
+            ]
+            heading = lines[0] if lines else heading
+        elif heading is not None:
+            steps[i] = f"{heading} (cell {code.index(i) + 1}/{len(code)})"
+            heading = None
+    return steps
+
+
+_ENGINE = "revlib-progress"
+
+
+def _progress_engine() -> str:
+    """Register (once) a papermill engine that reports each section as execution reaches it,
+    through the ``revlib_step`` callback passed to ``execute_notebook``; returns its name."""
+    from papermill.engines import NBClientEngine, papermill_engines
+
+    if _ENGINE not in papermill_engines._engines:
+
+        class ProgressEngine(NBClientEngine):
+            @classmethod
+            def execute_managed_notebook(cls, nb_man, kernel_name, **kwargs):
+                step = kwargs.pop("revlib_step", None)
+                if step is not None:
+                    steps = section_steps(nb_man.nb)
+                    original = nb_man.cell_start
+
+                    def cell_start(cell, cell_index=None, **kw):
+                        if cell_index in steps:
+                            step(steps[cell_index])
+                        return original(cell, cell_index, **kw)
+
+                    nb_man.cell_start = cell_start
+                return super().execute_managed_notebook(nb_man, kernel_name, **kwargs)
+
+        papermill_engines.register(_ENGINE, ProgressEngine)
+    return _ENGINE
+
+
 def _run_one(
     nb: NotebookInfo,
     params: dict[str, Any],
@@ -736,6 +798,7 @@ def _run_one(
     staging: Path,
     vers: dict[str, str],
     notebooks_dir: Path,
+    step: Callable[[str], None] | None = None,
 ) -> ReportResult:
     import nbformat
     import papermill as pm
@@ -760,6 +823,8 @@ def _run_one(
                 progress_bar=False,
                 log_output=False,
                 report_mode=False,
+                engine_name=_progress_engine(),
+                revlib_step=step,
             )
     except Exception as err:  # a failing notebook does not stop the others
         error = _error_text(err)

@@ -102,7 +102,26 @@ def test_successful_run_writes_everything(workspace: Path, capsys) -> None:
     assert re.search(r'src="data:image/png;base64,', html)  # images embedded
     index = (out / "index.html").read_text()
     assert 'href="alpha.html"' in index and "all reports succeeded" in index
-    assert "[1/1] alpha: ok" in capsys.readouterr().out  # progress
+    shown = capsys.readouterr().out
+    assert "[1/1] alpha: ok" in shown  # progress: each report, and each section as it starts
+    assert "[1/1] alpha: Alpha (cell 1/4)" in shown  # papermill's injected-parameters cell counts
+
+
+def test_section_steps_name_each_heading_at_its_first_code_cell() -> None:
+    from revlib.runner import section_steps
+
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [
+        nbformat.v4.new_markdown_cell("# Title\n\nIntro."),
+        nbformat.v4.new_code_cell("a = 1"),
+        nbformat.v4.new_code_cell("b = 2"),
+        nbformat.v4.new_markdown_cell("Text without a heading."),
+        nbformat.v4.new_code_cell("c = 3"),
+        nbformat.v4.new_markdown_cell("## Sampling\n\nThe slow part."),
+        nbformat.v4.new_markdown_cell("More words."),
+        nbformat.v4.new_code_cell("d = 4"),
+    ]
+    assert section_steps(nb) == {1: "Title (cell 1/4)", 7: "Sampling (cell 4/4)"}
 
 
 @pytest.mark.notebooks  # executes the tiny workspace notebooks (kernels start)

@@ -644,6 +644,13 @@ def show(fig) -> None:
     plt.close(fig)
 
 
+def legend_outside(ax, *args: Any, **kwargs: Any):
+    """The axes' legend to the right of the plotting area, top aligned, so that it never
+    covers bars or lines (a legend inside the axes sits on the data of some data set)."""
+    kwargs.setdefault("fontsize", 8.5)
+    return ax.legend(*args, loc="upper left", bbox_to_anchor=(1.01, 1.0), **kwargs)
+
+
 NICE_STEPS = (1, 2, 2.5, 5, 10)
 
 

@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 
 from revlib.forecasting._common import TYPES
-from revlib.reporting import PALETTE, money, money_axis, pct_axis
+from revlib.reporting import PALETTE, legend_outside, money, money_axis, pct_axis
 
 TYPE_LABELS = {
     "new_business": "New business",
@@ -36,22 +36,37 @@ def plot_bookings_distribution(fc, *, k: int = 0, target: float | None = None):
     x = fc.totals()[:, k]
     ax.hist(x, bins=60, color=PALETTE["primary"], alpha=0.75, edgecolor="white", linewidth=0.3)
     q = np.quantile(x, [0.1, 0.5, 0.9])
-    marks = [
-        (v, f"{name} {money(v)}", style, PALETTE["ink"], 0.95)
+    marks: list[tuple[float, str, str, str]] = [
+        (float(v), f"{name} {money(v)}", style, PALETTE["ink"])
         for v, name, style in zip(q, ("P10", "P50", "P90"), (":", "-", ":"), strict=True)
     ]
     if target is not None and target > 0:
-        marks.append((target, f"target {money(target)}", "-", PALETTE["critical"], 0.5))
-    top = ax.get_ylim()[1]
-    for v, text, style, colour, height in marks:
+        marks.append((target, f"target {money(target)}", "-", PALETTE["critical"]))
+    for v, _, style, colour in marks:
         ax.axvline(v, color=colour, linestyle=style, linewidth=1.4)
+    # labels above the plotting area (never over the bars), on a second row when close
+    lo, hi = ax.get_xlim()
+    last: list[float] = []  # x of the last label on each row
+    for v, text, _, colour in sorted(marks):
+        row = next((r for r, x0 in enumerate(last) if (v - x0) > 0.16 * (hi - lo)), len(last))
+        last[row : row + 1] = [v]
         ax.annotate(
-            text, (v, top * height), rotation=90, va="top", ha="right", fontsize=9, color=colour
+            text,
+            (v, 1.0),
+            xycoords=ax.get_xaxis_transform(),
+            xytext=(0, 3 + 13 * row),
+            textcoords="offset points",
+            ha="center",
+            va="bottom",
+            fontsize=9,
+            color=colour,
         )
     money_axis(ax, "x")
     ax.set_yticks([])
     ax.set_xlabel("bookings in the period (ARR)")
-    ax.set_title(f"{fc.labels[k]}: {len(x):,} simulated outcomes of total bookings")
+    ax.set_title(
+        f"{fc.labels[k]}: {len(x):,} simulated outcomes of total bookings", pad=8 + 13 * len(last)
+    )
     return fig
 
 
@@ -133,7 +148,7 @@ def plot_creation_trend(trend: pd.DataFrame):
     step = max(1, len(wide) // 12)
     ax.set_xticks(x[::step])
     ax.set_xticklabels([f"{m:%Y-%m}" for m in wide.index[::step]], rotation=0, fontsize=8.5)
-    ax.legend(loc="upper left")
+    legend_outside(ax)
     ax.set_ylabel("deals created")
     ax.set_title("Pipeline creation by month")
     return fig
@@ -229,7 +244,7 @@ def plot_rate_posteriors(
         pct_axis(ax, "x")
         ax.set_yticks([])
         ax.set_title(f"{name} rate / month")
-    axes[0].legend(loc="upper right", fontsize=8)
+    legend_outside(axes[-1], *axes[0].get_legend_handles_labels())
     return fig
 
 
@@ -254,7 +269,7 @@ def plot_risk_distribution(
         )
     money_axis(ax, "x")
     ax.set_yticks([])
-    ax.legend(loc="upper left")
+    legend_outside(ax)
     ax.set_title(label)
     return fig
 

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from revlib.health.rubric import Rubric
-from revlib.reporting import PALETTE, money, money_axis, pct_axis, wrap_label
+from revlib.reporting import PALETTE, legend_outside, money, money_axis, pct_axis, wrap_label
 
 BAND_COLOURS = {
     "expansion": "#059669",
@@ -56,7 +56,7 @@ def plot_score_distribution(snapshot: pd.DataFrame, rubric: Rubric):
     ax.set_xlabel("Health score (points of 100)")
     ax.set_ylabel("Accounts")
     ax.set_title("Paying accounts by health score")
-    ax.legend(loc="upper left", fontsize=9)
+    legend_outside(ax)
     return fig
 
 
@@ -89,7 +89,17 @@ def plot_arr_by_band(arr_table: pd.DataFrame):
     money_axis(ax, "x")
     ax.set_xlim(0, arr_table["arr"].max() * 1.45)
     ax.set_title("ARR by health band")
-    ax.legend(loc="lower right", fontsize=9)
+    # neutral legend patches: the bars take each band's colour, pale for ARR, full for the loss
+    from matplotlib.patches import Patch
+
+    handles = [Patch(color=PALETTE["muted"], alpha=0.35, label="ARR")]
+    if "expected_arr_lost" in arr_table:
+        handles.append(
+            Patch(
+                color=PALETTE["ink"], label="Expected ARR lost (historical churn rate of the band)"
+            )
+        )
+    ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(0, -0.14), ncol=2, fontsize=9)
     return fig
 
 
@@ -151,7 +161,7 @@ def plot_band_outcomes(outcomes: pd.DataFrame):
         ax.set_xticks(x, [wrap_label(lab) for lab in labels], fontsize=8.5)
         pct_axis(ax)
         ax.set_title(f"{kind.capitalize()} after the scored month")
-        ax.legend(fontsize=8.5)
+    legend_outside(axes[-1])
     axes[0].set_ylabel("Share of account-months")
     return fig
 
@@ -204,7 +214,7 @@ def plot_weights(comparison: pd.DataFrame):
     pct_axis(ax, "x")
     ax.set_xlabel("Share of the total (points, gain or effect)")
     ax.set_title("Where the weight goes: team rubric, data and truth")
-    ax.legend(fontsize=8.5, loc="lower right")
+    legend_outside(ax)
     return fig
 
 
@@ -277,7 +287,7 @@ def plot_opportunities(opportunities: pd.DataFrame, *, top: int = 15):
     )
     money_axis(ax, "x")
     handles = [plt.Rectangle((0, 0), 1, 1, color=colour[t]) for t in triggers]
-    ax.legend(handles, triggers, fontsize=8, loc="lower right")
+    legend_outside(ax, handles, triggers)
     ax.set_title(
         f"Top {len(best)} expansion opportunities: expected ARR (solid) of potential ARR (pale)"
     )

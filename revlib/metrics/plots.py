@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from revlib.reporting import PALETTE, money, money_axis, pct_axis
+from revlib.reporting import PALETTE, legend_outside, money, money_axis, pct_axis
 
 GAIN = {"new_mrr": "New", "reactivation_mrr": "Reactivation", "expansion_mrr": "Expansion"}
 LOSS = {"contraction_mrr": "Contraction", "churned_mrr": "Churn"}
@@ -42,6 +42,19 @@ def _bar_style(ax) -> None:
     """Bars in front of the grid, horizontal grid lines only."""
     ax.set_axisbelow(True)
     ax.grid(axis="x", visible=False)
+
+
+def _value_label(ax, x: float, top: float, text: str) -> None:
+    """``text`` centred above a bar whose top is at ``top``, 3 points clear of it."""
+    ax.annotate(
+        text,
+        (x, top),
+        xytext=(0, 3),
+        textcoords="offset points",
+        ha="center",
+        va="bottom",
+        fontsize=9,
+    )
 
 
 def _plt():
@@ -135,23 +148,16 @@ def plot_arr_bridge(movements: pd.DataFrame, *, months: int = 12):
     fig, ax = plt.subplots(figsize=(10, 4.2))
     labels = [f"ARR {pd.Timestamp(data['month'].iloc[0]) - pd.DateOffset(months=1):%b %Y}"]
     ax.bar(0, opening, color="#9ca3af")
-    ax.text(0, opening, money(opening), ha="center", va="bottom", fontsize=9)
+    _value_label(ax, 0, opening, money(opening))
     level = opening
     for i, (name, value, colour) in enumerate(steps, start=1):
         bottom = level if value >= 0 else level + value
         ax.bar(i, abs(value), bottom=bottom, color=colour)
-        ax.text(
-            i,
-            bottom + abs(value),
-            ("+" if value >= 0 else "−") + money(abs(value)),
-            ha="center",
-            va="bottom",
-            fontsize=9,
-        )
+        _value_label(ax, i, bottom + abs(value), ("+" if value >= 0 else "−") + money(abs(value)))
         level += value
         labels.append(name)
     ax.bar(len(steps) + 1, closing, color=PALETTE["primary"])
-    ax.text(len(steps) + 1, closing, money(closing), ha="center", va="bottom", fontsize=9)
+    _value_label(ax, len(steps) + 1, closing, money(closing))
     labels.append(f"ARR {pd.Timestamp(data['month'].iloc[-1]):%b %Y}")
     ax.set_xticks(range(len(labels)), labels)
     ax.set_ylim(0, max(opening, level, closing) * 1.12 + 1)
@@ -292,7 +298,7 @@ def plot_bookings(composition: pd.DataFrame):
     money_axis(ax)
     _bar_style(ax)
     ax.set_title("Won bookings (ARR) by quarter and type")
-    ax.legend(ncol=3, loc="upper left")
+    legend_outside(ax)
     return fig
 
 

@@ -35,6 +35,9 @@ LABELS = {
     "acquisition_channel": "acquisition channel",
 }
 
+# features whose values are money (reporting currency): their axes read "$30K", not "30k"
+MONEY_FEATURES = frozenset({"amount", "first_amount"})
+
 
 def _fmt_value(v) -> str:
     if v is None or (isinstance(v, float) and np.isnan(v)) or v is pd.NA:

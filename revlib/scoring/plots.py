@@ -74,7 +74,7 @@ def plot_lift(
     bar group per model, with the overall rate as a dashed line."""
     import matplotlib.pyplot as plt
 
-    from revlib.reporting import pct_axis
+    from revlib.reporting import legend_outside, pct_axis
 
     col = _colors()
     models = list(dict.fromkeys(lift["model"]))
@@ -100,7 +100,7 @@ def plot_lift(
         xticks=range(1, 11),
     )
     pct_axis(ax)
-    ax.legend(ncol=4, loc="upper right")
+    legend_outside(ax)
     return fig
 
 
@@ -152,10 +152,12 @@ def plot_importance(importance: pd.DataFrame, *, n: int = 12):
 def plot_partial_dependence(
     frames: Sequence[pd.DataFrame], *, labels: Mapping[str, str] | None = None
 ):
-    """Average win probability as one feature varies (others as they are), one panel per feature."""
+    """Average win probability as one feature varies (others as they are), one panel per feature.
+    Money features (``explain.MONEY_FEATURES``) get a money x axis, ratios a percentage one."""
     import matplotlib.pyplot as plt
 
-    from revlib.reporting import pct_axis
+    from revlib.reporting import column_format, money_axis, pct, pct_axis
+    from revlib.scoring.explain import MONEY_FEATURES
 
     labels = dict(labels or {})
     n = len(frames)
@@ -169,10 +171,17 @@ def plot_partial_dependence(
             from matplotlib.ticker import FuncFormatter, MaxNLocator
 
             ax.plot(f["value"], f["win_probability"], marker="o", ms=3, color=_colors()["lightgbm"])
-            ax.xaxis.set_major_locator(MaxNLocator(5))
-            ax.xaxis.set_major_formatter(
-                FuncFormatter(lambda v, _: f"{v / 1000:,.0f}k" if abs(v) >= 10_000 else f"{v:g}")
-            )
+            if name in MONEY_FEATURES:
+                money_axis(ax, "x")
+            elif column_format(name, f["value"]) is pct:
+                pct_axis(ax, "x")
+            else:
+                ax.xaxis.set_major_locator(MaxNLocator(5))
+                ax.xaxis.set_major_formatter(
+                    FuncFormatter(
+                        lambda v, _: f"{v / 1000:,.0f}k" if abs(v) >= 10_000 else f"{v:g}"
+                    )
+                )
         else:
             ax.bar([str(v) for v in f["value"]], f["win_probability"], color=_colors()["lightgbm"])
             ax.tick_params(axis="x", rotation=35, labelsize=8)

@@ -531,6 +531,7 @@ def test_report_pieces_and_figures_on_a_short_history():
     import matplotlib.pyplot as plt
 
     from revlib.metrics import plots, report
+    from tests.plot_checks import legends_over_bars
 
     tables = {
         "subscriptions": GOLDEN,
@@ -581,4 +582,5 @@ def test_report_pieces_and_figures_on_a_short_history():
         plots.plot_cash(cash),
     ]
     assert all(isinstance(f, matplotlib.figure.Figure) for f in figures)
+    assert [t for f in figures for t in legends_over_bars(f)] == []
     plt.close("all")

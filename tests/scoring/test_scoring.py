@@ -601,6 +601,7 @@ def test_every_figure_draws(fitted) -> None:
     import matplotlib.pyplot as plt
 
     from revlib.scoring import plots
+    from tests.plot_checks import legends_over_bars
 
     tables, _, _, ev = fitted
     scores = scoring.score_pipeline(ev.model, tables)
@@ -624,6 +625,7 @@ def test_every_figure_draws(fitted) -> None:
         plots.plot_pipeline_months(scores[scores["expected_close_month"].notna()]),
     ]
     assert all(isinstance(f, matplotlib.figure.Figure) and f.axes for f in figures)
+    assert [t for f in figures for t in legends_over_bars(f)] == []
     plt.close("all")
 
 

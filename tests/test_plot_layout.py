@@ -128,3 +128,23 @@ def test_arr_by_band_legend_is_neutral_and_off_the_bars() -> None:
         to_rgba(PALETTE["muted"], 0.35),
         to_rgba(PALETTE["ink"]),
     ]
+
+
+def test_band_outcomes_legend_shows_horizons_in_neutral_grey_beside_the_bars() -> None:
+    from revlib.health import plots
+
+    outcomes = pd.DataFrame(
+        [
+            {"outcome": o, "horizon": h, "band": b, "label": b.title(), "rate": r}
+            for o in ("churn", "contraction")
+            for h in (3, 6)
+            for b, r in (("optimise", 0.02 * h), ("lost", 0.05 * h))
+        ]
+    ).assign(lower=lambda d: d["rate"] * 0.8, upper=lambda d: d["rate"] * 1.2)
+    fig = plots.plot_band_outcomes(outcomes)
+    assert legends_over_bars(fig) == []
+    legend = fig.axes[-1].get_legend()
+    assert [t.get_text() for t in legend.get_texts()] == ["within 3 months", "within 6 months"]
+    assert {to_rgba(p.get_facecolor())[:3] for p in legend.get_patches()} == {
+        to_rgba(PALETTE["muted"])[:3]
+    }

@@ -134,11 +134,14 @@ def plot_component_profile(snapshot: pd.DataFrame, rubric: Rubric):
 def plot_band_outcomes(outcomes: pd.DataFrame):
     """Churn and contraction within 3 and 6 months of the scored month, by band, with
     account-bootstrap intervals."""
+    from matplotlib.patches import Patch
+
     plt = _plt()
     kinds = ["churn", "contraction"]
     fig, axes = plt.subplots(1, 2, figsize=(11, 3.8), sharey=True)
     horizons = sorted(outcomes["horizon"].unique())
     for ax, kind in zip(axes, kinds, strict=True):
+        handles: list[Patch] = []
         part = outcomes[outcomes["outcome"] == kind]
         labels = list(dict.fromkeys(part["label"]))
         x = np.arange(len(labels))
@@ -147,21 +150,23 @@ def plot_band_outcomes(outcomes: pd.DataFrame):
             ph = part[part["horizon"] == h].set_index("label").reindex(labels)
             err = np.vstack([ph["rate"] - ph["lower"], ph["upper"] - ph["rate"]])
             colours = [_band_colour(b, i) for i, b in enumerate(ph["band"])]
+            alpha = 0.55 + 0.45 * j / max(len(horizons) - 1, 1)
             ax.bar(
                 x + (j - (len(horizons) - 1) / 2) * width,
                 ph["rate"],
                 width,
                 color=colours,
-                alpha=0.55 + 0.45 * j / max(len(horizons) - 1, 1),
+                alpha=alpha,
                 yerr=err,
                 capsize=2,
                 ecolor=PALETTE["ink"],
-                label=f"within {h} months",
             )
+            # neutral legend patch: the bars take each band's colour, paler for the shorter horizon
+            handles.append(Patch(color=PALETTE["muted"], alpha=alpha, label=f"within {h} months"))
         ax.set_xticks(x, [wrap_label(lab) for lab in labels], fontsize=8.5)
         pct_axis(ax)
         ax.set_title(f"{kind.capitalize()} after the scored month")
-    legend_outside(axes[-1])
+    legend_outside(axes[-1], handles=handles)
     axes[0].set_ylabel("Share of account-months")
     return fig
 

@@ -54,6 +54,14 @@ PALETTE: Palette = {
         "#65a30d",
     ],
 }
+# The palette's main colours by name, for plot modules.
+BLUE, GREEN, AMBER, RED, MUTED = (
+    PALETTE["primary"],
+    PALETTE["good"],
+    PALETTE["warning"],
+    PALETTE["critical"],
+    PALETTE["muted"],
+)
 LEVEL_ICON = {"info": "ℹ", "success": "✔", "warning": "⚠", "critical": "✖"}
 LEVELS = tuple(LEVEL_ICON)
 
@@ -376,7 +384,17 @@ _MONEY_WORDS = {
     "budget",
     "mrr_usd",
 }
-_COUNT_WORDS = {"ess", "n", "count", "accounts", "customers", "deals", "visitors", "orders"}
+_COUNT_WORDS = {
+    "ess",
+    "n",
+    "count",
+    "accounts",
+    "customers",
+    "deals",
+    "visitors",
+    "orders",
+    "changes",
+}
 
 
 def _words(name: Any) -> set[str]:
@@ -408,11 +426,15 @@ def column_format(name: Any, values: pd.Series) -> Callable[[Any], str]:
         return lambda x: number(x, decimals=3)
     if words & {"ess", "neff"} or ({"n", "eff"} <= words):
         return number
-    if words & _PCT_WORDS and not words & _NOT_PCT_WORDS and not words & _MONEY_WORDS - {"price"}:
+    unit_is_pct = bool(words & {"pct", "percent"})  # an explicit unit beats a money word
+    money_named = bool(words & _MONEY_WORDS - {"price"})
+    if words & _PCT_WORDS and not words & _NOT_PCT_WORDS and (unit_is_pct or not money_named):
         if words & {"pct", "percent"} and top > 1.5:
             return lambda x: "–" if _missing(x) else f"{x:.1f} %"
         if top <= 10 and not (whole and top > 1):
             return pct
+    if whole and words & _COUNT_WORDS:  # e.g. amount_changes: how many, not how much
+        return number
     if words & _MONEY_WORDS:
         return money
     if whole:

@@ -152,6 +152,17 @@ def test_table_formats_each_column_by_meaning() -> None:
     assert "$3<" in named.body and "<th>Won?</th>" in named.body
 
 
+def test_an_explicit_unit_or_a_count_beats_a_money_word() -> None:
+    """`amount_change_pct` is a percentage and `amount_changes` a count, not money."""
+    df = pd.DataFrame(
+        {"amount_change_pct": [12.5, 40.0], "amount_changes": [2, 3], "amount": [5e3, 7e3]}
+    )
+    cells = [
+        c.split(">", 1)[1].split("</td>")[0] for c in reporting.table(df).body.split("<td")[1:]
+    ]
+    assert cells == ["12.5 %", "2", "$5.00K", "40.0 %", "3", "$7.00K"]
+
+
 def test_axis_ticks_are_round_and_share_one_unit() -> None:
     import matplotlib
 

@@ -215,7 +215,10 @@ def load_tables(
     wanted = list(tables) if tables is not None else available_tables(data_dir)
     unknown = [t for t in [*wanted, *required] if t not in CONTRACT]
     if unknown:
-        rule = f"unknown table(s) {unknown}; the contract has {', '.join(TABLE_NAMES)}"
+        rule = (
+            f"unknown table(s) {', '.join(map(repr, unknown))}; the data contract's tables: "
+            + ", ".join(TABLE_NAMES)
+        )
         raise DataValidationError([Problem("(tables)", None, rule)], data_dir)  # a ValueError
     wanted = list(dict.fromkeys([*required, *wanted]))
     # Referenced tables are read too, so foreign keys (and currencies) can be checked.

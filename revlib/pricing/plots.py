@@ -9,15 +9,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from revlib.reporting import PALETTE, money_axis, pct_axis
-
-BLUE, GREEN, AMBER, RED, MUTED = (
-    PALETTE["primary"],
-    PALETTE["good"],
-    PALETTE["warning"],
-    PALETTE["critical"],
-    PALETTE["muted"],
-)
+from revlib.reporting import AMBER, BLUE, GREEN, MUTED, RED, money_axis, pct_axis
 
 
 def _grid(n: int, ncols: int, *, width: float = 12.0, row_height: float = 2.4):

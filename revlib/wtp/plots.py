@@ -7,15 +7,8 @@ import math
 
 import pandas as pd
 
-from revlib.reporting import PALETTE, money_axis, pct_axis
+from revlib.reporting import AMBER, BLUE, GREEN, RED, money_axis, pct_axis
 
-BLUE, GREEN, AMBER, RED, MUTED = (
-    PALETTE["primary"],
-    PALETTE["good"],
-    PALETTE["warning"],
-    PALETTE["critical"],
-    PALETTE["muted"],
-)
 CURVES = (  # column, label, colour, line style
     ("too_cheap", "too cheap", GREEN, ":"),
     ("not_cheap", "not cheap", GREEN, "-"),

@@ -248,6 +248,8 @@ CONTRACT: dict[str, Table] = {
                 Col("cogs", "float"),
                 Col("operating_income", "float", required=False, nullable=True),
                 Col("free_cash_flow", "float", required=False, nullable=True),
+                Col("ebitda", "float", required=False, nullable=True),
+                Col("net_income", "float", required=False, nullable=True),
             ),
             doc="Monthly recognized revenue, cost of revenue and income.",
         ),

@@ -18,7 +18,7 @@ import pandas as pd
 from revlib.data import read_bundled_yaml
 from revlib.forecasting.arr import FLOWS, ArrPosterior, simulate_arr
 
-APPLIES_TO = ("new", "gross_new", "churn", "arr")
+APPLIES_TO = ("revenue", "new", "gross_new", "churn", "arr")
 SCENARIO_NAMES = ("conservative", "base", "optimistic")
 RISKS_FILE = "forecast_risks.yaml"  # bundled in the package: revlib/forecast_risks.yaml
 
@@ -103,6 +103,13 @@ def draw_risks(
             loss = np.where(after, 1 / (1 + r.impact), 1.0)
             mult["contraction"] *= loss
             mult["churn"] *= loss
+        elif r.applies_to == "revenue":
+            # MRR (1 + impact) x what it would have been from the shock month on: a one-off
+            # loss of that share in the shock month, then new MRR scaled the same way (the
+            # other flows are proportional to MRR, so they follow)
+            at = hit[:, None] & (month_idx == when[:, None])
+            shocks = 1 - (1 - shocks) * np.where(at, 1 + r.impact, 1.0)
+            mult["new"] *= np.where(hit[:, None] & (month_idx > when[:, None]), 1 + r.impact, 1.0)
         else:  # arr: one-off loss in the shock month
             at = hit[:, None] & (month_idx == when[:, None])
             shocks = 1 - (1 - shocks) * np.where(at, 1 + r.impact, 1.0)
@@ -110,6 +117,7 @@ def draw_risks(
 
 
 FLOW_WORDS = {
+    "revenue": "MRR",
     "new": "new MRR",
     "gross_new": "new and expansion MRR",
     "churn": "churned and contracted MRR",
@@ -124,6 +132,8 @@ def impact_text(impact: float, applies_to: str) -> str:
         raise ValueError(f"applies_to must be one of {list(APPLIES_TO)}, got {applies_to!r}")
     if applies_to == "arr":
         return f"{-impact:.0%} of MRR lost at once"
+    if applies_to == "revenue":
+        return f"{impact:+.0%} MRR from the month it strikes on"
     change = 1 / (1 + impact) - 1 if applies_to == "churn" else impact
     return f"{change:+.0%} {FLOW_WORDS[applies_to]} every month after"
 
@@ -181,8 +191,11 @@ def risk_impacts(
 ) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
     """The risk register simulated as shocks on one scenario. Returns (table, arr_without,
     arr_with): per risk its probability within the horizon (the share of paths where it
-    happened) and the mean ARR lost at the horizon when it happens (against the same path
-    without shocks); plus year-end ARR on every path without and with the shocks."""
+    happened), the mean ARR lost at the horizon when it happens (against the same path
+    without shocks), ``modelled_impact`` (mean relative change of horizon ARR on the paths it
+    hit: equals the stated ``impact`` for ``applies_to: revenue``) and ``expected_arr_loss``
+    = probability in horizon x ARR lost when hit; plus year-end ARR on every path without and
+    with the shocks."""
     risks = config["risks"]
     base = scenario_multipliers(config, scenario)
     risk = draw_risks(risks, n_paths=n_paths, months=months, seed=seed + 1)
@@ -215,6 +228,8 @@ def risk_impacts(
         )
         hit = only["occurred"][:, 0]
         loss = float((clean - one)[hit].mean()) if hit.any() else 0.0
+        ok = hit & (clean > 0)
+        modelled = float((one[ok] / clean[ok] - 1).mean()) if ok.any() else float("nan")
         rows.append(
             {
                 "risk": r.name,
@@ -222,6 +237,7 @@ def risk_impacts(
                 "impact": r.impact,
                 "applies_to": r.applies_to,
                 "effect": impact_text(r.impact, r.applies_to),
+                "modelled_impact": modelled,
                 "probability_in_horizon": float(hit.mean()),
                 "arr_loss_if_hit": loss,
                 "expected_arr_loss": loss * float(hit.mean()),

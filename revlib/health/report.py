@@ -185,16 +185,54 @@ def ltv_note(ltv: pd.DataFrame) -> str | None:
     return " ".join(parts)
 
 
-def accounts_to_act_on(snapshot: pd.DataFrame, rubric: Rubric, *, n: int = 15) -> pd.DataFrame:
+def accounts_to_act_on(
+    snapshot: pd.DataFrame,
+    rubric: Rubric,
+    *,
+    n: int = 15,
+    score_below: float = score.ESCALATE_SCORE_BELOW,
+    arr_above: float = score.ESCALATE_ARR_ABOVE,
+) -> pd.DataFrame:
     """The at-risk accounts (score below the optimise floor) with the most ARR: who, how much,
-    score, band, owner, weakest signals and component points."""
-    risk = snapshot[snapshot["health_score"] < score.risk_floor(rubric)]
+    score, band, route (:func:`revlib.health.score.escalation_route`), owner, weakest signals
+    and component points."""
+    snap = snapshot.assign(
+        route=score.escalation_route(snapshot, rubric, score_below=score_below, arr_above=arr_above)
+    )
+    risk = snap[snap["health_score"] < score.risk_floor(rubric)]
     cols = [c for c in ("account_id", "name", "segment") if c in snapshot.columns]
     comps = [c.name for c in rubric.components]
     out = risk.sort_values(["arr", "account_id"], ascending=[False, True]).head(n)
     return out[
-        [*cols, "arr", "health_score", "band_label", "owner", "weakest_signals", *comps]
+        [*cols, "arr", "health_score", "band_label", "route", "owner", "weakest_signals", *comps]
     ].rename(columns={c.name: c.label for c in rubric.components})
+
+
+def escalation_summary(
+    snapshot: pd.DataFrame,
+    rubric: Rubric,
+    *,
+    score_below: float = score.ESCALATE_SCORE_BELOW,
+    arr_above: float = score.ESCALATE_ARR_ABOVE,
+) -> pd.DataFrame:
+    """Accounts and ARR per escalation route of the at-risk accounts (both routes always
+    listed, zero when empty): route, rule, accounts, arr."""
+    route = score.escalation_route(snapshot, rubric, score_below=score_below, arr_above=arr_above)
+    floor = score.risk_floor(rubric)
+    rules = {
+        "CSM escalation": f"score below {score_below:g} and ARR above {reporting.money(arr_above)}",
+        "Automated retention": f"other accounts scoring below {floor:g}",
+    }
+    rows = [
+        {
+            "route": name,
+            "rule": rule,
+            "accounts": int((route == name).sum()),
+            "arr": float(snapshot.loc[route == name, "arr"].sum()),
+        }
+        for name, rule in rules.items()
+    ]
+    return pd.DataFrame(rows)
 
 
 def scores_artifact(snapshot: pd.DataFrame) -> pd.DataFrame:
@@ -247,9 +285,11 @@ def validation_artifact(
     retention: Mapping[str, Any],
     truth: Mapping[str, Any] | None = None,
     feature_sources: Mapping[str, str] | None = None,
+    escalation: pd.DataFrame | None = None,
 ) -> dict[str, Any]:
     """``health_validation.json``: every validation figure of the report, machine-readable."""
     return {
+        "escalation": _records(escalation),
         "as_of": f"{as_of:%Y-%m}",
         "rubric": {
             "name": rubric.name,

@@ -39,7 +39,8 @@ FEATURES: dict[str, str] = {
     "nps": "latest 0-10 recommendation score",
     "support_tickets": "support tickets opened in the month, count",
     "exec_engagement": "an executive sponsor engaged in the month (1 yes, 0 no)",
-    "team_growth_pct": "growth of the customer's team, % (25 = +25 %)",
+    "team_growth_pct": "growth of the customer's team this month, % (25 = +25 %)",
+    "team_growth_12m_pct": "growth of the customer's team over the last 12 months, %, compounded from the monthly team_growth_pct",
     "feature_requests": "feature requests in the month, count",
     "expansion_requests": (
         "feature requests for API, integrations or white label in the month (all feature requests "
@@ -53,6 +54,18 @@ def _col(df: pd.DataFrame, name: str) -> pd.Series:
     if name not in df.columns:
         return pd.Series(np.nan, index=df.index, dtype=float)
     return pd.to_numeric(df[name].astype("Float64"), errors="coerce").astype(float)
+
+
+def compounded_growth_pct(panel: pd.DataFrame, column: str, *, months: int = 12) -> pd.Series:
+    """Growth over the last ``months`` months, %, compounded from monthly growth readings in %
+    (``column``) on a gap-free monthly panel sorted by account and month:
+    100 x (prod(1 + g/100) - 1) over the account's last ``months`` rows; NaN until an account
+    has that many readings or when one of them is missing. 1 %/month for 12 months = 12.7 %."""
+    log_step = np.log1p(panel[column].astype(float).clip(lower=-99.0) / 100.0)
+    total = log_step.groupby(panel["account_id"], sort=False).transform(
+        lambda x: x.rolling(months, min_periods=months).sum()
+    )
+    return 100.0 * np.expm1(total)
 
 
 def _growth(panel: pd.DataFrame, column: str, *, window: int = GROWTH_WINDOW) -> pd.Series:
@@ -236,6 +249,8 @@ def signal_features(
     out["support_tickets"] = _col(panel, "support_tickets")
     out["exec_engagement"] = _col(panel, "exec_engagement")
     out["team_growth_pct"] = _col(panel, "team_growth_pct")
+    panel["_team_growth"] = out["team_growth_pct"].to_numpy()
+    out["team_growth_12m_pct"] = compounded_growth_pct(panel, "_team_growth")
     out["feature_requests"] = _col(panel, "feature_requests")
     out["expansion_requests"], sources["expansion_requests"] = _expansion_requests(panel)
     out["competitive_evaluation"] = _col(panel, "competitive_evaluation")
@@ -383,6 +398,28 @@ def arr_by_band(
         out["churn_rate"] = out["band"].map(churn_rates).astype(float)
         out["expected_arr_lost"] = out["arr"] * out["churn_rate"]
     return out
+
+
+ESCALATE_SCORE_BELOW = 60.0  # the framework's escalation rule: health below 60 ...
+ESCALATE_ARR_ABOVE = 10_000.0  # ... and ARR above $10K go to the CSM
+
+
+def escalation_route(
+    snapshot: pd.DataFrame,
+    rubric: Rubric,
+    *,
+    score_below: float = ESCALATE_SCORE_BELOW,
+    arr_above: float = ESCALATE_ARR_ABOVE,
+) -> pd.Series:
+    """Who acts on each account, by the framework's escalation rule: an at-risk account (score
+    below :func:`risk_floor`) with health score below ``score_below`` AND ARR above
+    ``arr_above`` (reporting currency per year) escalates to its CSM ("CSM escalation"); other
+    at-risk accounts go to automated retention ("Automated retention"); healthy accounts get
+    "" (no route)."""
+    at_risk = snapshot["health_score"] < risk_floor(rubric)
+    escalate = at_risk & (snapshot["health_score"] < score_below) & (snapshot["arr"] > arr_above)
+    route = np.where(escalate, "CSM escalation", np.where(at_risk, "Automated retention", ""))
+    return pd.Series(route, index=snapshot.index, name="route")
 
 
 def risk_floor(rubric: Rubric) -> float:

@@ -59,6 +59,7 @@ from revlib.metrics.tracker import (
     with_month_text,
 )
 from revlib.metrics.unit_economics import (
+    RULE_OF_40_VARIANTS,
     arpa,
     arpa_by_month,
     cac,
@@ -67,10 +68,13 @@ from revlib.metrics.unit_economics import (
     ltv,
     ltv_to_cac,
     magic_number,
+    margin,
     mean_logo_churn,
     new_accounts,
     operating_margin,
+    revenue_growth,
     rule_of_40,
+    rule_of_40_variants,
     sales_marketing_spend,
     unit_economics_summary,
 )
@@ -147,7 +151,11 @@ __all__ = [
     "required_daily_velocity",
     "retention_table",
     "revenue_schedule",
+    "RULE_OF_40_VARIANTS",
+    "margin",
+    "revenue_growth",
     "rule_of_40",
+    "rule_of_40_variants",
     "run_rate_forecast_variance",
     "sales_marketing_spend",
     "tracker_kpis",

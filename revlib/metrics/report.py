@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
+from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from revlib import reporting as rep
@@ -196,7 +198,7 @@ def unit_economics_cards(kpis: Mapping, thresholds: Mapping | None = None) -> li
         {
             "label": "Rule of 40",
             "value": ratio(kpis["rule_of_40"], 1),
-            "sub": f"growth {rep.pct(kpis['yoy_growth'])} + margin {rep.pct(kpis['operating_margin'])}",
+            "sub": f"{kpis['rule_of_40_label']}: {rep.pct(kpis['rule_of_40_growth'])} + {rep.pct(kpis['rule_of_40_margin'])}",
             "status": _status(kpis["rule_of_40"], kpis["rule_of_40"] >= 40),
             "definition": unit_economics.rule_of_40,
         },
@@ -311,6 +313,7 @@ DEFINITIONS = {
     "CAC payback": unit_economics.cac_payback_months,
     "Magic number": unit_economics.magic_number,
     "Rule of 40": unit_economics.rule_of_40,
+    "Rule of 40 variants": unit_economics.rule_of_40_variants,
     "Gross margin": unit_economics.gross_margin,
     "Collection rate": quote_to_cash.collection_rate,
     "DSO": quote_to_cash.dso,
@@ -318,3 +321,24 @@ DEFINITIONS = {
     "Deferred revenue": quote_to_cash.deferred_revenue_rollforward,
     "Forecast variance": run_rate_forecast_variance,
 }
+
+
+def rule_of_40_table(kpis: Mapping[str, Any]) -> pd.DataFrame:
+    """The Rule of 40 under every variant, the report's choice marked: Variant, Growth, Margin,
+    Score (percentage points), Passes ("yes"/"no"/"–" where the financials lack the margin)."""
+    rows = pd.DataFrame(kpis.get("rule_of_40_variants") or [])
+    if rows.empty:
+        return rows
+    chosen = rows["variant"] == kpis["rule_of_40_variant"]
+    return pd.DataFrame(
+        {
+            "Variant": rows["label"] + np.where(chosen, " (this report)", ""),
+            "Growth": rows["growth"],
+            "Margin": rows["margin"],
+            "Score": rows["score"],
+            "Passes": [
+                "–" if not np.isfinite(sc) else ("yes" if sc >= 40 else "no")
+                for sc in rows["score"]
+            ],
+        }
+    )

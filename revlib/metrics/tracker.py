@@ -26,6 +26,8 @@ from revlib.metrics.retention import (
     renewal_rate,
 )
 from revlib.metrics.unit_economics import (
+    DEFAULT_RULE_OF_40,
+    RULE_OF_40_VARIANTS,
     arpa,
     cac,
     cac_payback_months,
@@ -36,7 +38,7 @@ from revlib.metrics.unit_economics import (
     mean_logo_churn,
     new_accounts,
     operating_margin,
-    rule_of_40,
+    rule_of_40_variants,
 )
 from revlib.metrics.velocity import (
     actual_daily_velocity,
@@ -143,6 +145,7 @@ def tracker_kpis(
     arr_target: float,
     target_date: str | pd.Timestamp,
     panel: MrrPanel | None = None,
+    rule_of_40_variant: str = DEFAULT_RULE_OF_40,
 ) -> dict:
     """Every headline number of the ARR tracker as of the end of the as-of month, each computed
     by the metric function of the same name (see their definitions). Figures whose optional
@@ -156,6 +159,11 @@ def tracker_kpis(
     open subscriptions carry on at their MRR and nothing new happens; figures from spend,
     financials and invoices are NaN (:func:`data_end_note` says so in words).
     """
+    if rule_of_40_variant not in RULE_OF_40_VARIANTS:
+        raise ValueError(
+            f"rule_of_40_variant must be one of {', '.join(RULE_OF_40_VARIANTS)}; "
+            f"got {rule_of_40_variant!r}"
+        )
     month = month_start(as_of)
     data_end = last_complete_month(tables)
     after_end = month > data_end
@@ -201,17 +209,34 @@ def tracker_kpis(
     if fin is not None:
         gm = gross_margin(fin, as_of=month, months=window)
         margin = operating_margin(fin, as_of=month, months=window)
+        variants = rule_of_40_variants(movements, fin, as_of=month, months=window)
+        chosen = variants.set_index("variant").loc[rule_of_40_variant]
         out |= {
             "gross_margin": gm,
             "operating_margin": margin,
-            "rule_of_40": rule_of_40(growth, margin),
+            "rule_of_40": float(chosen["score"]),
+            "rule_of_40_growth": float(chosen["growth"]),
+            "rule_of_40_margin": float(chosen["margin"]),
+            "rule_of_40_variants": variants.to_dict(orient="records"),
             "ltv": ltv(out["arpa"], gm, churn),
             "cac_payback_months": cac_payback_months(out["cac"], new_arpa, gm),
         }
     else:
         out |= dict.fromkeys(
-            ("gross_margin", "operating_margin", "rule_of_40", "ltv", "cac_payback_months"), nan
+            (
+                "gross_margin",
+                "operating_margin",
+                "rule_of_40",
+                "rule_of_40_growth",
+                "rule_of_40_margin",
+                "ltv",
+                "cac_payback_months",
+            ),
+            nan,
         )
+        out["rule_of_40_variants"] = []
+    out["rule_of_40_variant"] = rule_of_40_variant
+    out["rule_of_40_label"] = RULE_OF_40_VARIANTS[rule_of_40_variant][2]
     out["ltv_to_cac"] = ltv_to_cac(out["ltv"], out["cac"])
     if "invoices" in tables and not after_end:
         inv = tables["invoices"]

@@ -186,9 +186,79 @@ def magic_number(
 
 
 def rule_of_40(yoy_growth: float, operating_margin: float) -> float:
-    """Rule of 40: YoY ARR growth % + operating (or free-cash-flow) margin %. Percentage points;
-    40 or more passes."""
+    """Rule of 40: YoY growth % + margin %. Percentage points; 40 or more passes. Which growth
+    and which margin depends on the variant; revlib's default is YoY ARR growth + operating
+    margin (the spec)."""
     return 100 * yoy_growth + 100 * operating_margin
+
+
+# variant -> (growth measure, margin column of financials, label shown on the card)
+RULE_OF_40_VARIANTS: dict[str, tuple[str, str, str]] = {
+    "arr_growth+operating_margin": ("arr", "operating_income", "ARR growth + operating margin"),
+    "revenue_growth+fcf_margin": ("revenue", "free_cash_flow", "revenue growth + FCF margin"),
+    "revenue_growth+ebitda_margin": ("revenue", "ebitda", "revenue growth + EBITDA margin"),
+    "revenue_growth+net_margin": ("revenue", "net_income", "revenue growth + net margin"),
+}
+DEFAULT_RULE_OF_40 = "arr_growth+operating_margin"
+
+
+def revenue_growth(
+    financials: pd.DataFrame, *, as_of: str | pd.Timestamp, months: int = 12
+) -> float:
+    """YoY revenue growth: recognised revenue of the trailing twelve months / the twelve before
+    - 1. Ratio; NaN when the earlier window is absent or its revenue is not positive."""
+    window = _window_months(as_of, months)
+    now = float(_monthly_window(financials, "financials", window)["revenue"].sum())
+    try:
+        before = _monthly_window(financials, "financials", window - pd.DateOffset(months=12))
+    except ValueError:
+        return float("nan")
+    prior = float(before["revenue"].sum())
+    return now / prior - 1 if prior > 0 else float("nan")
+
+
+def margin(
+    financials: pd.DataFrame, column: str, *, as_of: str | pd.Timestamp, months: int = 12
+) -> float:
+    """A margin over the trailing twelve months: sum of ``column`` (operating_income,
+    free_cash_flow, ebitda or net_income) / sum of revenue. Ratio; NaN when the column is
+    absent or missing in a month of the window."""
+    rows = _monthly_window(financials, "financials", _window_months(as_of, months))
+    if column not in rows.columns or rows[column].isna().any():
+        return float("nan")
+    revenue = float(rows["revenue"].sum())
+    return float(rows[column].sum()) / revenue if revenue > 0 else float("nan")
+
+
+def rule_of_40_variants(
+    movements: pd.DataFrame,
+    financials: pd.DataFrame,
+    *,
+    as_of: str | pd.Timestamp,
+    months: int = 12,
+) -> pd.DataFrame:
+    """Rule of 40 under each common variant: growth (YoY ARR or TTM revenue growth) + margin
+    (TTM operating, free-cash-flow, EBITDA or net margin), in percentage points; 40 or more
+    passes; "–" where the financials lack the margin's column. Columns: variant, label,
+    growth, margin (ratios), score, passes."""
+    arr_growth = yoy_growth(movements, as_of)
+    rev_growth = revenue_growth(financials, as_of=as_of, months=months)
+    rows = []
+    for name, (growth_kind, column, label) in RULE_OF_40_VARIANTS.items():
+        g = arr_growth if growth_kind == "arr" else rev_growth
+        m = margin(financials, column, as_of=as_of, months=months)
+        score = rule_of_40(g, m)
+        rows.append(
+            {
+                "variant": name,
+                "label": label,
+                "growth": g,
+                "margin": m,
+                "score": score,
+                "passes": score >= 40 if np.isfinite(score) else np.nan,
+            }
+        )
+    return pd.DataFrame(rows)
 
 
 def unit_economics_summary(

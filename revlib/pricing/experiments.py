@@ -136,7 +136,10 @@ def arc_elasticity(
     Midpoint formula: ``((c2 - c1) / ((c1 + c2) / 2)) / ((p2 - p1) / ((p1 + p2) / 2))`` -
     percentage change in conversion over percentage change in price (-1.5: a 10 % higher
     price converts 15 % fewer visitors). Mean and central ``prob`` interval over posterior
-    draws of both arms. ``arms``: rows of :func:`arm_posteriors`.
+    draws of both arms. The framework's formula measures both changes against the baseline
+    (the lower price of the pair, ``price_from``): ``((c2 - c1) / c1) / ((p2 - p1) / p1)``,
+    in ``baseline_*`` columns; it is larger in size for big steps (no symmetry between a rise
+    and a cut). ``arms``: rows of :func:`arm_posteriors`.
     """
     conv = _draws(arms, prior=prior, draws=draws, seed=seed)
     tail = (1 - prob) / 2
@@ -149,6 +152,7 @@ def arc_elasticity(
                 continue
             c1, c2 = conv[:, i], conv[:, j]
             e = ((c2 - c1) / ((c1 + c2) / 2)) / ((p2 - p1) / ((p1 + p2) / 2))
+            base = ((c2 - c1) / c1) / ((p2 - p1) / p1)
             rows.append(
                 {
                     "test_id": test_id,
@@ -160,6 +164,9 @@ def arc_elasticity(
                     "elasticity_lower": float(np.quantile(e, tail)),
                     "elasticity_upper": float(np.quantile(e, 1 - tail)),
                     "prob_elastic": float((e < -1).mean()),
+                    "baseline_mean": float(base.mean()),
+                    "baseline_lower": float(np.quantile(base, tail)),
+                    "baseline_upper": float(np.quantile(base, 1 - tail)),
                 }
             )
     return pd.DataFrame(rows)
@@ -168,6 +175,12 @@ def arc_elasticity(
 def arc_elasticity_point(c1: float, c2: float, p1: float, p2: float) -> float:
     """Arc (midpoint) elasticity of two (conversion, price) points; see :func:`arc_elasticity`."""
     return ((c2 - c1) / ((c1 + c2) / 2)) / ((p2 - p1) / ((p1 + p2) / 2))
+
+
+def baseline_elasticity_point(c1: float, c2: float, p1: float, p2: float) -> float:
+    """The framework's elasticity of two (conversion, price) points: both changes relative to
+    the baseline (c1, p1); see :func:`arc_elasticity`."""
+    return ((c2 - c1) / c1) / ((p2 - p1) / p1)
 
 
 # ----------------------------------------------------------------------------- pooled curve

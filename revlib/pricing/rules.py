@@ -33,7 +33,7 @@ def load_rules(raw: Mapping[str, Any] | None = None) -> dict[str, Any]:
         raw = read_bundled_yaml("pricing_rules.yaml")
     raw = dict(raw)
     problems: list[str] = []
-    disc = raw.get("annual_discount")
+    disc = raw.get("annual_discount", 0.0)  # absent: the framework's monthly list x 12
     if not (isinstance(disc, (int, float)) and 0 <= disc < 1):
         problems.append(f"annual_discount must be a share in [0, 1), got {disc!r}")
     tiers = []
@@ -95,16 +95,23 @@ def load_rules(raw: Mapping[str, Any] | None = None) -> dict[str, Any]:
 # ----------------------------------------------------------------------------- catalog
 
 
-def tier_catalog(*, rules: Mapping[str, Any] | None = None) -> pd.DataFrame:
+def tier_catalog(
+    *, rules: Mapping[str, Any] | None = None, annual_discount: float | None = None
+) -> pd.DataFrame:
     """Tier prices per seat: monthly billing, annual billing (per month and per year).
 
     ``annual_monthly_price`` = monthly price x (1 - annual discount); ``annual_price`` = 12 x
     that (money per seat per year); ``annual_saving`` = what annual billing saves per year.
+    ``annual_discount`` (share) overrides the rules' value; rules without one use 0, the
+    framework's convention (annual price = monthly list x 12: $49 -> $588).
     """
     r = rules or load_rules()
+    disc = r["annual_discount"] if annual_discount is None else float(annual_discount)
+    if not 0 <= disc < 1:
+        raise ValueError(f"annual_discount must be a share in [0, 1), got {annual_discount!r}")
     out = r["tiers"].copy()
-    out["annual_discount"] = r["annual_discount"]
-    out["annual_monthly_price"] = out["monthly_price"] * (1 - r["annual_discount"])
+    out["annual_discount"] = disc
+    out["annual_monthly_price"] = out["monthly_price"] * (1 - disc)
     out["annual_price"] = 12 * out["annual_monthly_price"]
     out["annual_saving"] = 12 * out["monthly_price"] - out["annual_price"]
     return out[

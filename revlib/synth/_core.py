@@ -273,6 +273,8 @@ TRUE_PARAMS: dict[str, Any] = {
         "sales_share_of_sm": 0.55,
         "payment_terms_days": [30, 30, 45, 60],  # by segment
         "write_off_prob": 0.3,  # last invoice of a churned bad payer goes unpaid
+        "depreciation_share": 0.03,  # D&A inside the costs, share of revenue (EBITDA adds it back)
+        "tax_rate": 0.21,  # on positive operating income (net income; no interest)
     },
 }
 

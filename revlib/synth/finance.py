@@ -154,6 +154,10 @@ def spend_and_financials(
         - fin["research_development"]
         - fin["general_administrative"]
     ).round(2)
+    # EBITDA adds back depreciation and amortisation; net income pays tax on profits only
+    fin["ebitda"] = (fin["operating_income"] + F["depreciation_share"] * fin["revenue"]).round(2)
+    tax = F["tax_rate"] * fin["operating_income"].clip(lower=0)
+    fin["net_income"] = (fin["operating_income"] - tax).round(2)
     truth = {
         "gross_margin": round(float(gm), 6),
         "cac_target_usd": round(float(total_sm / max(n_new, 1)), 2),

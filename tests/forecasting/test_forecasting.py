@@ -770,7 +770,7 @@ def test_bundled_risk_register_matches_the_issue() -> None:
 def test_risk_config_lists_every_problem() -> None:
     bad = {
         "scenarios": {"fast": {"new": -1, "upsell": 2}},
-        "risks": [{"name": "x", "probability": 2, "impact": -0.1, "applies_to": "revenue"}],
+        "risks": [{"name": "x", "probability": 2, "impact": -0.1, "applies_to": "sales"}],
     }
     with pytest.raises(ValueError, match="invalid risk configuration") as err:
         scenarios.load_risk_config(bad)
@@ -802,6 +802,12 @@ def test_draw_risks_frequencies_and_effects() -> None:
     assert (d["new"][~hit_a] == 1).all()
     np.testing.assert_allclose(d["shocks"].sum(axis=1)[d["occurred"][:, 1]], 0.1)
     assert np.allclose(d["churn"][d["occurred"][:, 2], -1], 1 / 0.8)
+    rev = scenarios.draw_risks(
+        risks.assign(applies_to="revenue").iloc[:1], n_paths=1000, months=12, seed=2
+    )
+    hit = rev["occurred"][:, 0]
+    np.testing.assert_allclose(rev["shocks"].sum(axis=1)[hit], 0.5)  # one-off in its month
+    assert set(np.unique(rev["new"][hit, -1])) <= {0.5, 1.0}  # then new MRR at 50 % too
     # half a year: 1 - (1 - p) ** 0.5
     half = scenarios.draw_risks(risks.iloc[:1], n_paths=40_000, months=6, seed=1)
     assert half["occurred"].mean() == pytest.approx(1 - 0.7**0.5, abs=0.01)
@@ -822,12 +828,20 @@ def test_scenarios_and_risks_move_arr_the_right_way() -> None:
     assert p50[("base", "with risk register")] < p50[("base", "no shocks")]
     imp, clean, shocked = scenarios.risk_impacts(p, cfg, months=12, n_paths=2000)
     assert (imp["arr_loss_if_hit"] > 0).all()
-    # losing 5 % of MRR in a random month costs about 5 % of the average MRR over the year
-    mean_path = 12 * arr.simulate_arr(p, months=12, n_paths=2000)[:, :12].mean()
-    assert imp.set_index("risk").loc["Key customer churn", "arr_loss_if_hit"] == pytest.approx(
-        0.05 * mean_path, rel=0.1
+    # the bundled register states revenue impacts, and that is what is modelled: a risk that
+    # strikes leaves ARR at the horizon (1 + impact) x what it would have been
+    assert (imp["applies_to"] == "revenue").all()
+    np.testing.assert_allclose(imp["modelled_impact"], imp["impact"], atol=1e-9)
+    key = imp.set_index("risk").loc["Key customer churn"]
+    assert key["arr_loss_if_hit"] == pytest.approx(0.05 * clean.mean(), rel=0.05)
+    assert key["expected_arr_loss"] == pytest.approx(
+        key["probability_in_horizon"] * key["arr_loss_if_hit"]
     )
     assert shocked.mean() < clean.mean()
+    # a risk on new MRR only moves horizon ARR far less than its stated impact
+    one_flow = {**cfg, "risks": cfg["risks"].assign(applies_to="new")}
+    imp_new, _, _ = scenarios.risk_impacts(p, one_flow, months=12, n_paths=2000)
+    assert (imp_new["modelled_impact"].abs() < imp_new["impact"].abs() / 2).all()
 
 
 def test_risk_effects_read_in_the_direction_they_move_the_flow() -> None:
@@ -839,8 +853,9 @@ def test_risk_effects_read_in_the_direction_they_move_the_flow() -> None:
         scenarios.impact_text(-0.25, "gross_new") == "-25% new and expansion MRR every month after"
     )
     assert scenarios.impact_text(-0.05, "arr") == "5% of MRR lost at once"
+    assert scenarios.impact_text(-0.25, "revenue") == "-25% MRR from the month it strikes on"
     with pytest.raises(ValueError, match="applies_to must be one of"):
-        scenarios.impact_text(-0.1, "revenue")
+        scenarios.impact_text(-0.1, "sales")
 
 
 def test_arr_headline_leads_with_the_risk_adjusted_chance() -> None:

@@ -9,7 +9,7 @@ from scipy.special import betaln
 from sklearn.metrics import roc_auc_score
 
 from revlib import data, metrics
-from revlib.health import expansion, retention_model, rubric, score, truth, validation
+from revlib.health import expansion, report, retention_model, rubric, score, truth, validation
 from revlib.metrics import MrrPanel
 from tests.health.health_simulator import simulate_company
 
@@ -72,7 +72,9 @@ def test_bundled_rubric_matches_the_spec_points() -> None:
         "competitive_evaluation": 2,
     }
     assert RUBRIC.bands_table()["score"].tolist() == ["90-100", "75-89", "60-74", "40-59", "0-39"]
-    assert [t.team_probability for t in RUBRIC.triggers] == [0.6, 0.4, 0.7, None]
+    # the framework's seat-expansion probability; none for the success milestone
+    assert [t.team_probability for t in RUBRIC.triggers] == [0.6, 0.4, None, 0.7]
+    assert [t.potential_share for t in RUBRIC.triggers] == [0.5, 1.0, 0.25, 0.3]
     assert set(s.feature for s in RUBRIC.signals) <= set(score.FEATURES)
 
 
@@ -543,14 +545,16 @@ def test_expansion_outcomes_and_onsets() -> None:
             "roi_multiple": [4, 4, 4, 4, 4, 4],
             "nps": [9, 9, 8, 9, 9, 9],
             "team_growth_pct": [0, 0, 0, 0, 0, 0],
+            "team_growth_12m_pct": [0, 30, 25, np.nan, 26, 0],
         }
     )
     flags = expansion.trigger_flags(feats, RUBRIC)
+    assert flags["team_growth"].tolist() == [False, True, False, False, True, False]
     assert flags["usage_limit"].tolist() == [True, True, False, True, False, True]
     assert flags["success_milestone"].tolist() == [True, True, False, True, True, True]
     onsets = expansion.trigger_onsets(flags, RUBRIC)
     got = onsets.groupby("trigger")["month"].apply(lambda m: m.dt.month.tolist()).to_dict()
-    assert got == {"usage_limit": [1, 4, 6], "success_milestone": [1, 4]}
+    assert got == {"usage_limit": [1, 4, 6], "success_milestone": [1, 4], "team_growth": [2, 5]}
 
 
 def test_trigger_history_sources_and_ranking() -> None:
@@ -577,8 +581,10 @@ def test_trigger_history_sources_and_ranking() -> None:
     assert hist.loc["usage_limit", "potential_share"] == pytest.approx(0.3)
     assert hist.loc["feature_request", "probability"] == 0.4
     assert hist.loc["feature_request", "probability_source"].startswith("team assumption")
-    assert hist.loc["team_growth", "probability"] == pytest.approx(1 / 8)  # base rate
-    assert hist.loc["team_growth", "probability_source"].startswith("base rate")
+    assert hist.loc["success_milestone", "probability"] == pytest.approx(1 / 8)  # base rate
+    assert hist.loc["success_milestone", "probability_source"].startswith("base rate")
+    assert hist.loc["team_growth", "probability"] == 0.7  # the framework's seat expansion
+    assert hist.loc["team_growth", "probability_source"].startswith("team assumption")
     snap = pd.DataFrame(
         {
             "account_id": ["a", "b"],
@@ -594,7 +600,7 @@ def test_trigger_history_sources_and_ranking() -> None:
     assert opp["expected_arr"].is_monotonic_decreasing
     top = opp.iloc[0]
     assert (top["account_id"], top["trigger"]) == ("b", "feature_request")
-    assert top["expected_arr"] == pytest.approx(5000 * 0.2 * 0.4)
+    assert top["expected_arr"] == pytest.approx(5000 * 1.0 * 0.4)  # features: +100 %
     assert opp["best_for_account"].sum() == 2
 
 
@@ -1037,3 +1043,43 @@ def test_validation_verdict_credits_the_model_that_does_better() -> None:
     assert report.validation_verdict(bands, auc, horizon=6)[0] == (
         "The score works, and the data support better weights"
     )
+
+
+def test_team_growth_over_twelve_months_compounds_the_monthly_readings():
+    months = pd.date_range("2024-01-01", periods=14, freq="MS")
+    panel = pd.DataFrame(
+        {
+            "account_id": ["a"] * 14 + ["b"] * 3,
+            "month": list(months) + list(months[:3]),
+            "g": [1.0] * 12 + [10.0, 1.0] + [50.0, 50.0, 50.0],
+        }
+    )
+    got = score.compounded_growth_pct(panel, "g", months=12)
+    assert got.iloc[:11].isna().all()  # fewer than 12 readings
+    assert got.iloc[11] == pytest.approx(100 * (1.01**12 - 1))  # 12.68 %
+    assert got.iloc[12] == pytest.approx(100 * (1.01**11 * 1.10 - 1))
+    assert got.iloc[14:].isna().all()  # account b: 3 readings only, never mixed with a
+
+
+def test_escalation_route_follows_the_framework_rule():
+    snap = pd.DataFrame(
+        {
+            "account_id": list("abcdef"),
+            "health_score": [59.0, 59.0, 60.0, 74.0, 80.0, 20.0],
+            "arr": [10_001.0, 10_000.0, 50_000.0, 90_000.0, 90_000.0, 500.0],
+        }
+    )
+    route = score.escalation_route(snap, RUBRIC)  # defaults: below 60 and above $10K
+    assert route.tolist() == [
+        "CSM escalation",  # 59 and $10,001
+        "Automated retention",  # ARR not above $10K
+        "Automated retention",  # 60 is not below 60
+        "Automated retention",  # at risk (below 75) but not below 60
+        "",  # healthy: no route
+        "Automated retention",  # small account
+    ]
+    wider = score.escalation_route(snap, RUBRIC, score_below=75, arr_above=0)
+    assert wider.tolist()[:4] == ["CSM escalation"] * 4
+    summary = report.escalation_summary(snap, RUBRIC).set_index("route")
+    assert summary.loc["CSM escalation", ["accounts", "arr"]].tolist() == [1, 10_001.0]
+    assert summary.loc["Automated retention", ["accounts", "arr"]].tolist() == [4, 150_500.0]

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from revlib import reporting
+from revlib import metrics, reporting
 from revlib.metrics import (
     DEFAULT_THRESHOLDS,
     REFERENCE_THRESHOLDS,
@@ -584,3 +584,31 @@ def test_report_pieces_and_figures_on_a_short_history():
     assert all(isinstance(f, matplotlib.figure.Figure) for f in figures)
     assert [t for f in figures for t in legends_over_bars(f)] == []
     plt.close("all")
+
+
+def test_rule_of_40_variants_hand_computed():
+    """24 months: revenue 100/month in 2023 and 125/month in 2024 (revenue growth +25 %); ARR
+    1,000 -> 1,300 over the year (+30 %). Margins over 2024's 1,500 revenue: operating 10 %,
+    FCF 12 %, EBITDA 15 %, net income column absent."""
+    months = pd.date_range("2023-01-01", periods=24, freq="MS")
+    fin = pd.DataFrame(
+        {
+            "month": months,
+            "revenue": [100.0] * 12 + [125.0] * 12,
+            "cogs": 20.0,
+        }
+    )
+    fin = fin.assign(
+        operating_income=0.10 * fin["revenue"],
+        free_cash_flow=0.12 * fin["revenue"],
+        ebitda=0.15 * fin["revenue"],
+    )
+    movements = pd.DataFrame({"month": months, "arr": [1000.0] * 12 + [1300.0] * 12})
+    v = metrics.rule_of_40_variants(movements, fin, as_of="2024-12").set_index("variant")
+    assert v.loc["arr_growth+operating_margin", "score"] == pytest.approx(30 + 10)
+    assert v.loc["revenue_growth+fcf_margin", "score"] == pytest.approx(25 + 12)
+    assert v.loc["revenue_growth+ebitda_margin", "score"] == pytest.approx(25 + 15)
+    assert math.isnan(v.loc["revenue_growth+net_margin", "score"])  # no net_income column
+    assert v["passes"].tolist()[:3] == [True, False, True]
+    assert math.isnan(metrics.revenue_growth(fin, as_of="2023-12"))  # no year before
+    assert metrics.margin(fin, "ebitda", as_of="2024-06", months=6) == pytest.approx(0.15)

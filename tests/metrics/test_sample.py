@@ -110,3 +110,22 @@ def test_arr_tracker_artifacts(sample_run):
     assert set(metrics.KPI_KEYS) <= set(kpis)
     alerts = pd.read_csv(folder / "alerts.csv")
     assert list(alerts.columns) == ["metric", "value", "threshold", "level", "message"]
+
+
+def test_tracker_names_its_rule_of_40_variant(sample):
+    tables, _ = sample
+    month = metrics.as_of_month(tables, "")
+    k = metrics.tracker_kpis(
+        tables,
+        as_of=month,
+        arr_target=28e6,
+        target_date="2026-12-31",
+        rule_of_40_variant="revenue_growth+net_margin",
+    )
+    chosen = {r["variant"]: r for r in k["rule_of_40_variants"]}["revenue_growth+net_margin"]
+    assert k["rule_of_40"] == pytest.approx(chosen["score"])
+    assert k["rule_of_40_label"] == "revenue growth + net margin"
+    with pytest.raises(ValueError, match="rule_of_40_variant must be one of"):
+        metrics.tracker_kpis(
+            tables, as_of=month, arr_target=28e6, target_date="2026-12-31", rule_of_40_variant="x"
+        )

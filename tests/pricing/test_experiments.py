@@ -106,6 +106,8 @@ def test_arm_errors():
 def test_arc_elasticity_golden():
     # c 10 % at 10, 8 % at 12: (-0.02 / 0.09) / (2 / 11) = -1.2222
     assert ex.arc_elasticity_point(0.10, 0.08, 10, 12) == pytest.approx(-11 / 9)
+    # the framework's baseline formula: -20 % conversion over +20 % price = -1
+    assert ex.baseline_elasticity_point(0.10, 0.08, 10, 12) == pytest.approx(-1.0)
     big = _tests(
         [
             ("T", "A", "p", "NA", 10.0, 10_000_000, 1_000_000, "2025-01-01", "2025-01-30"),
@@ -116,6 +118,8 @@ def test_arc_elasticity_golden():
     assert e.loc[0, "elasticity_mean"] == pytest.approx(-11 / 9, abs=0.01)
     assert e.loc[0, "elasticity_lower"] < -11 / 9 < e.loc[0, "elasticity_upper"]
     assert e.loc[0, "prob_elastic"] == pytest.approx(1.0)
+    assert e.loc[0, "baseline_mean"] == pytest.approx(-1.0, abs=0.01)
+    assert e.loc[0, "baseline_lower"] < -1.0 < e.loc[0, "baseline_upper"]
 
 
 def _curve_at(curve, price):

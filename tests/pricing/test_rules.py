@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 
 from revlib import data
+from revlib.data import read_bundled_yaml
 from revlib.pricing import rules
 
 
@@ -33,6 +34,14 @@ def test_catalog_annual_prices_golden():
     assert cat.loc["starter", "annual_price"] == pytest.approx(499.80)
     assert cat.loc["starter", "annual_saving"] == pytest.approx(88.20)
     assert cat.loc["enterprise", "annual_price"] == pytest.approx(1499 * 0.85 * 12)
+    # the framework's convention: annual = monthly list x 12, no discount
+    framework = rules.tier_catalog(annual_discount=0.0).set_index("tier")
+    assert framework.loc["starter", "annual_price"] == pytest.approx(588.0)
+    raw = read_bundled_yaml("pricing_rules.yaml")
+    no_key = {k: v for k, v in raw.items() if k != "annual_discount"}
+    assert rules.tier_catalog(rules=rules.load_rules(no_key)).loc[0, "annual_price"] == 588.0
+    with pytest.raises(ValueError, match="annual_discount must be a share"):
+        rules.tier_catalog(annual_discount=1.2)
 
 
 def test_geo_price_list_golden():

@@ -152,14 +152,17 @@ def channel_roi(channel_rev: pd.DataFrame, spend_by_channel: pd.DataFrame) -> pd
 def roas_table(
     roi: pd.DataFrame, spend_by_channel: pd.DataFrame, *, models: Iterable[str]
 ) -> pd.DataFrame:
-    """Channel x model ROAS (columns named by :data:`MODEL_LABELS`) with each channel's spend,
-    for the channels that have spend."""
+    """Channel x model ROAS (attributed revenue / spend, columns named by :data:`MODEL_LABELS`)
+    for the channels that have spend, then ROI (ROAS - 1: return per unit spent, net of the
+    spend) under the first model, named "ROI (<model>)", and each channel's spend."""
     models = list(models)
     r = roi[roi["model"].isin(models) & (roi["spend"] > 0)]
     wide = r.pivot(index="channel", columns="model", values="roas")[models].rename(
         columns=MODEL_LABELS
     )
     wide.columns.name = None
+    first = MODEL_LABELS.get(models[0], models[0])
+    wide[f"ROI ({first})"] = wide[first] - 1.0
     return wide.join(spend_by_channel.set_index("channel")).reset_index()
 
 

@@ -899,8 +899,16 @@ def test_report_tables_and_cards_on_hand_made_journeys():
     )
     by = at.channel_spend(spend)
     roas = at.roas_table(at.channel_roi(rev, by), by, models=["position", "first_touch"])
-    assert roas.columns.tolist() == ["channel", "Position (team)", "First touch", "spend"]
+    assert roas.columns.tolist() == [
+        "channel",
+        "Position (team)",
+        "First touch",
+        "ROI (Position (team))",
+        "spend",
+    ]
     assert roas.set_index("channel").loc["search", "First touch"] == pytest.approx(1500 / 300)
+    row = roas.set_index("channel").loc["search"]
+    assert row["ROI (Position (team))"] == pytest.approx(row["Position (team)"] - 1)
     cards = at.attribution_cards(
         rev, errors=at.attribution_error(at.share_table(rev), {"search": 1.0})
     )

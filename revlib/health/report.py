@@ -220,7 +220,7 @@ def escalation_summary(
     route = score.escalation_route(snapshot, rubric, score_below=score_below, arr_above=arr_above)
     floor = score.risk_floor(rubric)
     rules = {
-        "CSM escalation": f"score below {score_below:g} and ARR above {reporting.money(arr_above)}",
+        "CSM escalation": f"score below {score_below:g} and ARR above ${arr_above:,.0f}",
         "Automated retention": f"other accounts scoring below {floor:g}",
     }
     rows = [

@@ -16,6 +16,12 @@ y_s`` (z, y ~ Normal(0, 1)); priors ``mu_m ~ N(0, 1)``, ``tau_m ~ HalfNormal(0.5
 ``mu_s ~ N(log 0.5, 0.5)``, ``tau_s ~ HalfNormal(0.3)``. Revenue per respondent is p x demand;
 its maximiser is found per posterior draw on a fine log grid over the segment's shown prices
 (so it is clipped to that range). Intervals are equal-tailed posterior quantiles.
+
+Survey weights (optional ``weight`` column of ``wtp_responses``): a weighted pseudo-likelihood,
+each respondent's log-likelihood term multiplied by their weight scaled so that a segment's
+weights sum to its Kish effective sample size ``(sum w)^2 / sum w^2``. The estimates follow
+the weighted population, and the intervals widen with the weights' unevenness (equal
+weights change nothing). Observed shares (:func:`aggregate`) are weighted the same way.
 """
 
 from __future__ import annotations
@@ -35,33 +41,58 @@ PARAMS = ("mu_m", "tau_m", "mu_s", "tau_s", "m", "sigma")
 
 
 def prepare(
-    answers: pd.DataFrame, responses: pd.DataFrame, segment: str, *, table: str = "gabor_granger"
+    answers: pd.DataFrame,
+    responses: pd.DataFrame,
+    segment: str,
+    *,
+    weight: str | None = None,
+    table: str = "gabor_granger",
 ) -> pd.DataFrame:
-    """One row per answer with its ``segment`` (from ``responses``) and ``buy`` (bool).
-    Answers of respondents missing from ``responses`` raise a ValueError naming them."""
+    """One row per answer with its ``segment`` (from ``responses``), ``buy`` (bool) and
+    ``weight`` (the respondent's survey weight from ``responses[weight]``; 1 without one).
+    Answers of respondents missing from ``responses`` raise a ValueError naming them, as do
+    missing or non-positive weights."""
     for c in ("respondent_id", "price", "would_buy"):
         if c not in answers.columns:
             raise ValueError(f"{table}: missing column {c!r}")
     if segment not in responses.columns:
         raise ValueError(f"wtp_responses: segment column {segment!r} not found")
-    seg = responses.set_index("respondent_id")[segment]
-    s = answers["respondent_id"].map(seg)
+    by_id = responses.set_index("respondent_id")
+    s = answers["respondent_id"].map(by_id[segment])
     if s.isna().any():
         ids = list(answers.loc[s.isna(), "respondent_id"].unique()[:5])
         raise ValueError(f"{table}: respondent_id(s) without a {segment} in wtp_responses: {ids}")
-    return answers.assign(segment=s.astype(str), buy=answers["would_buy"].astype(bool))
+    w = pd.Series(1.0, index=answers.index)
+    if weight is not None:
+        if weight not in responses.columns:
+            raise ValueError(f"wtp_responses: weight column {weight!r} not found")
+        w = answers["respondent_id"].map(pd.to_numeric(by_id[weight], errors="coerce"))
+        bad = answers.loc[~(w > 0), "respondent_id"].unique()
+        if len(bad):
+            raise ValueError(
+                f"wtp_responses.{weight}: weights must be numbers > 0; respondent_id(s) "
+                f"{list(bad[:5])}"
+            )
+    return answers.assign(
+        segment=s.astype(str), buy=answers["would_buy"].astype(bool), weight=w.astype(float)
+    )
 
 
 def aggregate(long: pd.DataFrame) -> pd.DataFrame:
-    """Shown (``n``) and would-buy (``k``) counts and ``share`` per segment x price."""
-    out = long.groupby(["segment", "price"], sort=True)["buy"].agg(n="size", k="sum").reset_index()
-    out["share"] = out["k"] / out["n"]
-    return out
+    """Shown (``n``) and would-buy (``k``) counts and ``share`` per segment x price; ``share``
+    is weighted by the respondents' ``weight`` when :func:`prepare` attached one (the share of
+    weight that would buy, 0..1)."""
+    w = long["weight"] if "weight" in long.columns else pd.Series(1.0, index=long.index)
+    g = long.assign(_w=w, _wb=w * long["buy"]).groupby(["segment", "price"], sort=True)
+    out = g.agg(n=("buy", "size"), k=("buy", "sum"), _w=("_w", "sum"), _wb=("_wb", "sum"))
+    out["share"] = out["_wb"] / out["_w"]
+    return out.drop(columns=["_w", "_wb"]).reset_index()
 
 
 def intervals(long: pd.DataFrame) -> pd.DataFrame:
-    """Per respondent: ``segment``, yes-count ``k`` and the WTP interval [``lower``, ``upper``)
-    (price units; 0 and inf at the ends) from their sorted shown prices."""
+    """Per respondent: ``segment``, yes-count ``k``, the WTP interval [``lower``, ``upper``)
+    (price units; 0 and inf at the ends) from their sorted shown prices, and ``weight`` (the
+    survey weight scaled to the segment's Kish effective sample size; 1 without weights)."""
     rows = []
     for (rid, seg), g in long.sort_values("price").groupby(["respondent_id", "segment"]):
         prices = g["price"].to_numpy(float)
@@ -73,9 +104,14 @@ def intervals(long: pd.DataFrame) -> pd.DataFrame:
                 "k": k,
                 "lower": prices[k - 1] if k > 0 else 0.0,
                 "upper": prices[k] if k < len(prices) else np.inf,
+                "weight": float(g["weight"].iloc[0]) if "weight" in g.columns else 1.0,
             }
         )
-    return pd.DataFrame(rows)
+    out = pd.DataFrame(rows)
+    w = out.groupby("segment")["weight"]
+    n_eff = w.transform("sum") ** 2 / w.transform(lambda x: (x**2).sum())
+    out["weight"] = out["weight"] * n_eff / w.transform("sum")
+    return out
 
 
 def build_model(long: pd.DataFrame):
@@ -84,7 +120,9 @@ def build_model(long: pd.DataFrame):
 
     segs = sorted(long["segment"].unique())
     ref = long.groupby("segment")["price"].apply(lambda p: float(np.exp(np.log(p).mean())))
-    cells = intervals(long).groupby(["segment", "lower", "upper"]).size().rename("n").reset_index()
+    cells = (
+        intervals(long).groupby(["segment", "lower", "upper"])["weight"].sum().rename("n")
+    ).reset_index()
     si = cells["segment"].map({s: i for i, s in enumerate(segs)}).to_numpy()
     r = cells["segment"].map(ref).to_numpy()
     with np.errstate(divide="ignore"):

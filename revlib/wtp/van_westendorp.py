@@ -16,7 +16,9 @@ and ``psm_analysis_weighted``, v1.3.3; docs/wtp.md maps the options):
 * Intersections: the grid steps where the sign of (curve a - curve b) changes; each crossing
   is placed by linear interpolation between the two grid prices (the midpoint if the
   difference does not change); a touch at zero counts as a sign change. Several crossings
-  are reduced by ``method`` (min, max or mean). No crossing -> NaN.
+  are reduced by ``method`` (min, max, mean or median). No crossing -> NaN. The reference
+  accepts ``intersection_method = "median"`` but computes "min" for it; revlib's "median" is
+  the median crossing (for three crossings the middle one; for two, their mean).
 * Points: PMC (point of marginal cheapness) = not_cheap x too_cheap, PME (point of marginal
   expensiveness) = too_expensive x not_expensive, IDP (indifference price point) =
   expensive x cheap, OPP (optimal price point) = too_expensive x too_cheap. The acceptable
@@ -46,7 +48,7 @@ POINT_NAMES = {
     "idp": "Indifference price point",
     "pme": "Point of marginal expensiveness",
 }
-Method = Literal["min", "max", "mean"]
+Method = Literal["min", "max", "mean", "median"]
 RangeDef = Literal["original", "narrower"]
 
 
@@ -146,9 +148,10 @@ def intersection(
     x1, x2, y1, y2 = price[steps], price[steps + 1], d[steps], d[steps + 1]
     with np.errstate(divide="ignore", invalid="ignore"):
         xs = np.where(y2 != y1, x1 - y1 * (x2 - x1) / (y2 - y1), (x1 + x2) / 2)
-    if method == "max":
-        return float(xs.max())
-    return float(xs.mean() if method == "mean" else xs.min())
+    reduce = {"min": np.min, "max": np.max, "mean": np.mean, "median": np.median}
+    if method not in reduce:
+        raise ValueError(f"method must be one of {list(reduce)}, got {method!r}")
+    return float(reduce[method](xs))
 
 
 def price_points(
@@ -191,8 +194,8 @@ def van_westendorp(
     """Van Westendorp PSM of ``responses`` (columns too_cheap, cheap, expensive,
     too_expensive; optional survey ``weight`` column; ``id_col`` names respondents)."""
     check_responses(responses)
-    if method not in ("min", "max", "mean"):
-        raise ValueError(f"method must be 'min', 'max' or 'mean', got {method!r}")
+    if method not in ("min", "max", "mean", "median"):
+        raise ValueError(f"method must be 'min', 'max', 'mean' or 'median', got {method!r}")
     if weight is not None:
         if weight not in responses.columns:
             raise ValueError(f"wtp_responses: weight column {weight!r} not found")

@@ -64,3 +64,71 @@ def test_model_recovers_the_sample_truth():
     assert ((o["lower"] <= rmax) & (rmax <= o["upper"])).sum() >= 3
     c = gg.curves(idata, ref, gg.aggregate(long))
     assert (c.groupby("segment")["demand"].apply(lambda d: (np.diff(d) < 0).all())).all()
+
+
+def test_survey_weights_weight_shares_and_scale_to_the_effective_sample():
+    answers = pd.DataFrame(
+        {
+            "respondent_id": ["a", "a", "b", "b", "c", "c"],
+            "price": [10, 20] * 3,
+            "would_buy": [True, False, False, False, True, True],
+        }
+    )
+    responses = pd.DataFrame(
+        {"respondent_id": ["a", "b", "c"], "size": ["x"] * 3, "w": [1.0, 1.0, 2.0]}
+    )
+    long = gg.prepare(answers, responses, "size", weight="w")
+    agg = gg.aggregate(long).set_index("price")
+    # at 10: a (1) and c (2) of total weight 4 would buy; at 20: only c
+    assert agg.loc[10, "share"] == pytest.approx(3 / 4)
+    assert agg.loc[20, "share"] == pytest.approx(2 / 4)
+    assert agg.loc[10, "n"] == 3  # counts stay counts
+    iv = gg.intervals(long).set_index("respondent_id")
+    n_eff = 4**2 / (1 + 1 + 4)  # Kish: (sum w)^2 / sum w^2 = 2.667
+    assert iv["weight"].sum() == pytest.approx(n_eff)
+    assert iv.loc["c", "weight"] == pytest.approx(2 * n_eff / 4)
+    # equal weights change nothing
+    even = gg.prepare(answers, responses.assign(w=5.0), "size", weight="w")
+    assert gg.intervals(even)["weight"].tolist() == pytest.approx([1.0, 1.0, 1.0])
+    with pytest.raises(ValueError, match=r"wtp_responses.w: weights must be numbers > 0.*'b'"):
+        gg.prepare(answers, responses.assign(w=[1.0, 0.0, 1.0]), "size", weight="w")
+    with pytest.raises(ValueError, match="weight column 'v' not found"):
+        gg.prepare(answers, responses, "size", weight="v")
+
+
+@pytest.mark.slow
+def test_weights_correct_an_unbalanced_sample():
+    """Half the population is willing to pay around 50 and half around 200, but 80 % of the
+    respondents come from the first half; weights of 0.5 / share restore the population, whose
+    median WTP is 100 (midway on the log scale). Unweighted, the estimate sits near the
+    over-sampled half."""
+    rng = np.random.default_rng(3)
+    n_low, n_high = 320, 80
+    wtp = np.r_[
+        np.exp(rng.normal(np.log(50), 0.25, n_low)), np.exp(rng.normal(np.log(200), 0.25, n_high))
+    ]
+    ids = [f"r{i}" for i in range(len(wtp))]
+    prices = np.array([25, 40, 60, 80, 100, 130, 160, 200, 260, 350], float)
+    answers = pd.DataFrame(
+        {
+            "respondent_id": np.repeat(ids, len(prices)),
+            "price": np.tile(prices, len(wtp)),
+            "would_buy": np.repeat(wtp, len(prices)) >= np.tile(prices, len(wtp)),
+        }
+    )
+    responses = pd.DataFrame(
+        {
+            "respondent_id": ids,
+            "size": "all",
+            "w": np.r_[np.full(n_low, 0.5 / n_low), np.full(n_high, 0.5 / n_high)],
+        }
+    )
+    got = {}
+    for weight in (None, "w"):
+        long = gg.prepare(answers, responses, "size", weight=weight)
+        idata, ref = gg.fit(long, sampler=gg.SAMPLER_FAST, seed=0)
+        got[weight] = gg.optimal_prices(idata, ref, gg.aggregate(long)).iloc[0]
+    assert got[None]["median_wtp_upper"] < 80  # unweighted: the over-sampled half
+    assert got["w"]["median_wtp_lower"] < 100 < got["w"]["median_wtp_upper"]
+    width = {k: v["median_wtp_upper"] - v["median_wtp_lower"] for k, v in got.items()}
+    assert width["w"] > width[None]  # uneven weights: fewer effective respondents

@@ -67,6 +67,13 @@ def test_intersection_conventions():
     assert vw.intersection(p, a, b, method="min") == 1.5
     assert vw.intersection(p, a, b, method="max") == 3.5
     assert vw.intersection(p, a, b, method="mean") == pytest.approx(2.5)
+    # crossings at 1.5, 2.5 and 6.5: the median is the middle one, the mean is pulled up
+    skew = np.array([1.0, 2.0, 3.0, 10.0])
+    assert vw.intersection(skew, a, b, method="median") == pytest.approx(2.5)
+    assert vw.intersection(skew, a, b, method="mean") == pytest.approx(3.5)
+    assert vw.intersection(skew, a, b, method="median") == pytest.approx(np.median([1.5, 2.5, 6.5]))
+    with pytest.raises(ValueError, match="method must be one of"):
+        vw.intersection(p, a, b, method="mode")  # type: ignore[arg-type]
 
 
 def test_bootstrap_is_seeded_and_brackets_the_estimate():
@@ -146,3 +153,22 @@ def test_truth_check_marks_coverage():
     }
     check = report.truth_check(pts, opt, truth)
     assert check["covered"].tolist() == [True, True, False]
+
+
+def test_median_method_reduces_several_crossings_to_the_middle_one():
+    df = pd.read_csv(DATA / "tiny.csv")
+    res = {m: vw.van_westendorp(df, method=m) for m in ("min", "median", "max")}
+    c = res["median"].curves
+    p = c["price"].to_numpy()
+    for point, (a, b) in {
+        "opp": ("too_expensive", "too_cheap"),
+        "idp": ("expensive", "cheap"),
+    }.items():
+        d = c[a].to_numpy() - c[b].to_numpy()
+        steps = np.flatnonzero(np.diff(np.sign(d)) != 0)
+        xs = p[steps] - d[steps] * (p[steps + 1] - p[steps]) / (d[steps + 1] - d[steps])
+        assert res["median"].points[point] == pytest.approx(float(np.median(xs)))
+        assert res["min"].points[point] <= res["median"].points[point] <= res["max"].points[point]
+    assert res["min"].points["opp"] < res["median"].points["opp"]  # two OPP crossings here
+    with pytest.raises(ValueError, match="method must be"):
+        vw.van_westendorp(df, method="mode")  # type: ignore[arg-type]

@@ -31,7 +31,7 @@ and ``psm_analysis_weighted``, v1.3.3; docs/wtp.md maps the options):
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -148,10 +148,15 @@ def intersection(
     x1, x2, y1, y2 = price[steps], price[steps + 1], d[steps], d[steps + 1]
     with np.errstate(divide="ignore", invalid="ignore"):
         xs = np.where(y2 != y1, x1 - y1 * (x2 - x1) / (y2 - y1), (x1 + x2) / 2)
-    reduce = {"min": np.min, "max": np.max, "mean": np.mean, "median": np.median}
-    if method not in reduce:
-        raise ValueError(f"method must be one of {list(reduce)}, got {method!r}")
-    return float(reduce[method](xs))
+    reducers: dict[str, Callable[[np.ndarray], float]] = {
+        "min": lambda x: float(np.min(x)),
+        "max": lambda x: float(np.max(x)),
+        "mean": lambda x: float(np.mean(x)),
+        "median": lambda x: float(np.median(x)),
+    }
+    if method not in reducers:
+        raise ValueError(f"method must be one of {list(reducers)}, got {method!r}")
+    return reducers[method](xs)
 
 
 def price_points(

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import math
 import operator
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from revlib.data import read_bundled_yaml, require_columns
@@ -26,7 +27,8 @@ def load_rules(raw: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """Check pricing rules (default: the bundled YAML) and return them normalised.
 
     Returns {"currency", "annual_discount", "tiers": DataFrame(tier, monthly_price,
-    description), "geo": DataFrame(region, level, why), "quote_factors": DataFrame(name, field,
+    description), "geo": DataFrame(region, level, why), "geo_countries": DataFrame(country,
+    group, level, why) (country levels override region levels), "quote_factors": DataFrame(name, field,
     op, value, multiplier, why), "competitor_cut_threshold"}.
     """
     if raw is None:
@@ -61,6 +63,26 @@ def load_rules(raw: Mapping[str, Any] | None = None) -> dict[str, Any]:
         geo.append(
             {"region": str(region), "level": float(level or 0), "why": str(spec.get("why", ""))}
         )
+    countries = []
+    for i, spec in enumerate(raw.get("geo_country_levels") or []):
+        group, level = spec.get("group") or f"group {i + 1}", spec.get("level")
+        if not (isinstance(level, (int, float)) and 0 < level <= 2):
+            problems.append(f"geo country group {group}: level must be in (0, 2], got {level!r}")
+        for code in spec.get("countries") or []:
+            if not (isinstance(code, str) and len(code) == 2 and code.isupper()):
+                problems.append(f"geo country group {group}: {code!r} is not an ISO alpha-2 code")
+            countries.append(
+                {
+                    "country": str(code),
+                    "group": str(group),
+                    "level": float(level or 0),
+                    "why": str(spec.get("why", "")),
+                }
+            )
+    seen = pd.Series([c["country"] for c in countries], dtype=object)
+    dupes = sorted(set(seen[seen.duplicated()]))
+    if dupes:
+        problems.append(f"geo_country_levels: countries listed in more than one group: {dupes}")
     factors = []
     for i, f in enumerate(raw.get("quote_factors") or []):
         name = f.get("name") or f"factor {i + 1}"
@@ -87,6 +109,7 @@ def load_rules(raw: Mapping[str, Any] | None = None) -> dict[str, Any]:
         "annual_discount": float(disc or 0),
         "tiers": pd.DataFrame(tiers),
         "geo": pd.DataFrame(geo),
+        "geo_countries": pd.DataFrame(countries, columns=["country", "group", "level", "why"]),
         "quote_factors": pd.DataFrame(factors),
         "competitor_cut_threshold": float(cut),
     }
@@ -129,6 +152,65 @@ def geo_price_list(*, rules: Mapping[str, Any] | None = None) -> pd.DataFrame:
     """Monthly list price per seat of every tier in every region: list price x region level."""
     r = rules or load_rules()
     out = r["tiers"][["tier", "monthly_price"]].merge(r["geo"][["region", "level"]], how="cross")
+    out["regional_price"] = out["monthly_price"] * out["level"]
+    return out
+
+
+def country_levels(*, rules: Mapping[str, Any] | None = None) -> pd.DataFrame:
+    """The framework's price levels by country (country, group, level, why; 1.0 = list price).
+    A country listed here pays its level whatever its region (GB 1.00 although in EU, IN 0.60
+    although in APAC); other countries pay their region's level (:func:`geo_levels`)."""
+    return (rules or load_rules())["geo_countries"].copy()
+
+
+def price_levels(
+    country: Sequence[Any] | pd.Series,
+    region: Sequence[Any] | pd.Series,
+    *,
+    rules: Mapping[str, Any] | None = None,
+) -> pd.DataFrame:
+    """Price level (share of the NA list price) of each (country, region) pair, vectorised.
+
+    The country's level where the country is listed (:func:`country_levels`), else the region's
+    (:func:`geo_levels`). Returns ``level`` and ``basis`` ("country: <group>" or "region: <R>").
+    A missing country falls back to the region; a pair matching neither is an error naming it.
+    """
+    r = rules or load_rules()
+    c = pd.Series(np.asarray(country, dtype=object)).where(lambda s: s.notna(), None)
+    g = pd.Series(np.asarray(region, dtype=object))
+    if len(c) != len(g):
+        raise ValueError(f"country and region differ in length: {len(c)} vs {len(g)}")
+    by_country = r["geo_countries"].set_index("country")
+    by_region = r["geo"].set_index("region")["level"]
+    key = c.astype(str).str.upper()
+    c_level = key.map(by_country["level"]).where(c.notna())
+    r_level = g.astype(str).map(by_region)
+    level = c_level.fillna(r_level)
+    bad = level.isna()
+    if bad.any():
+        pairs = sorted({f"{a}/{b}" for a, b in zip(c[bad], g[bad], strict=True)})[:5]
+        raise ValueError(
+            f"no price level for country/region {pairs} ({int(bad.sum())} rows); regions with a "
+            f"level: {list(by_region.index)}"
+        )
+    basis = np.where(
+        c_level.notna(),
+        "country: " + key.map(by_country["group"]).fillna("").astype(str),
+        "region: " + g.astype(str),
+    )
+    return pd.DataFrame({"level": level.astype(float).to_numpy(), "basis": basis})
+
+
+def country_price_list(*, rules: Mapping[str, Any] | None = None) -> pd.DataFrame:
+    """Monthly list price per seat of every tier in every country group of the framework:
+    list price x group level (one row per tier x group; money per seat per month)."""
+    r = rules or load_rules()
+    groups = (
+        r["geo_countries"]
+        .groupby("group", sort=False)
+        .agg(level=("level", "first"), countries=("country", ", ".join))
+    )
+    out = r["tiers"][["tier", "monthly_price"]].merge(groups.reset_index(), how="cross")
     out["regional_price"] = out["monthly_price"] * out["level"]
     return out
 

@@ -215,3 +215,57 @@ def test_ppp_comparison_levels():
     assert o.loc["LATAM", "change"] == pytest.approx(64 / 70 - 1)
     with pytest.raises(ValueError, match="lacks column"):
         rules.ppp_comparison(recs.drop(columns="today_price"))
+
+
+@pytest.mark.parametrize(
+    ("country", "region", "level"),
+    [
+        ("US", "NA", 1.00),
+        ("CA", "NA", 1.00),
+        ("GB", "EU", 1.00),  # the UK is not EU-90 % although the contract puts it in EU
+        ("DE", "EU", 0.90),
+        ("AU", "APAC", 0.85),
+        ("JP", "APAC", 0.85),
+        ("IN", "APAC", 0.60),  # India is emerging: 60 %, not developed-APAC 85 %
+        ("BR", "LATAM", 0.70),
+        ("ZA", "OTHER", 0.60),
+        ("gb", "EU", 1.00),  # codes match without case
+    ],
+)
+def test_price_levels_by_country_match_the_framework(country, region, level):
+    out = rules.price_levels([country], [region])
+    assert out["level"].iloc[0] == pytest.approx(level)
+    assert out["basis"].iloc[0].startswith("country: ")
+
+
+def test_price_levels_fall_back_to_the_region():
+    out = rules.price_levels([None, "XX"], ["LATAM", "EU"])
+    assert list(out["level"]) == pytest.approx([0.70, 0.90])
+    assert list(out["basis"]) == ["region: LATAM", "region: EU"]
+    with pytest.raises(ValueError, match=r"no price level for country/region \['XX/MARS'\]"):
+        rules.price_levels(["XX"], ["MARS"])
+    with pytest.raises(ValueError, match="differ in length"):
+        rules.price_levels(["US"], ["NA", "EU"])
+
+
+def test_country_levels_are_checked():
+    raw = dict(data.read_bundled_yaml("pricing_rules.yaml"))
+    raw["geo_country_levels"] = [
+        {"group": "a", "level": 1.0, "countries": ["US", "gb"]},
+        {"group": "b", "level": 3.0, "countries": ["US"]},
+    ]
+    with pytest.raises(ValueError) as err:
+        rules.load_rules(raw)
+    msg = str(err.value)
+    assert "'gb' is not an ISO alpha-2 code" in msg
+    assert "geo country group b: level must be in (0, 2], got 3.0" in msg
+    assert "more than one group: ['US']" in msg
+
+
+def test_country_price_list_golden():
+    g = rules.country_price_list().set_index(["tier", "group"])
+    assert g.loc[("starter", "other emerging"), "regional_price"] == pytest.approx(29.40)
+    assert g.loc[("growth", "EU"), "regional_price"] == pytest.approx(134.10)
+    assert g.loc[("growth", "US, UK and Canada"), "regional_price"] == pytest.approx(149.0)
+    assert "GB" in g.loc[("growth", "US, UK and Canada"), "countries"]
+    assert len(g) == 5 * 5

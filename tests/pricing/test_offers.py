@@ -7,7 +7,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from revlib import data
 from revlib.pricing import offers as of
+from tests.conftest import SAMPLE
 
 DRAWS = 4000
 
@@ -141,3 +143,18 @@ def test_bad_offer_tables_are_refused():
     two = pd.concat([t, t.assign(list_price=99.0)])
     with pytest.raises(ValueError, match=r"one offer and price; several in \['sim/A-12%'"):
         of.offer_arms(two)
+
+
+def test_sample_offer_decisions_agree_with_the_truth():
+    tests = data.load_tables(SAMPLE, ["offer_tests"])["offer_tests"]
+    truth = data.read_ground_truth(SAMPLE)["offer_tests"]
+    arms = of.offer_posteriors(tests, draws=DRAWS, seed=0)
+    v = of.offer_verdicts(arms, draws=DRAWS, seed=0).set_index("test_id")
+    # the leader is the truly best arm by value per visitor wherever the test is decided
+    for tid, row in v.iterrows():
+        if row["verdict"] == "winner":
+            assert row["leader"] == truth[tid]["best_by_value"], tid
+    ot1 = v.loc["OT-01-discount-growth-na"]
+    assert ot1["verdict"] == "winner" and ot1["leader"] == "B-15%"
+    assert ot1["conversion_leader"] == truth["OT-01-discount-growth-na"]["best_by_conversion"]
+    assert v.loc["OT-03-trial-starter-eu", "verdict"] == "too early"

@@ -258,6 +258,11 @@ class Quote:
     price: float
     factors: pd.DataFrame  # name, condition, multiplier, why (the factors that applied)
 
+    @property
+    def quoted(self) -> float:
+        """The price as quoted: rounded to whole currency units (:func:`round_price`)."""
+        return float(round_price(self.price))
+
     def explanation(self) -> str:
         """One sentence per factor, in the order applied."""
         if self.factors.empty:
@@ -266,12 +271,22 @@ class Quote:
             f"{r['name']} (x{r['multiplier']:.2f}: {r['why']})" for _, r in self.factors.iterrows()
         ]
         return (
-            f"List price {self.list_price:,.2f} x {self.multiplier:.4f} = {self.price:,.2f}. "
-            + " ".join(parts)
+            f"List price {self.list_price:,.2f} x {self.multiplier:.4f} = {self.price:,.2f}, "
+            f"quoted at {self.quoted:,.0f}. " + " ".join(parts)
         )
 
 
+def round_price(price: Any) -> Any:
+    """Round a price as the framework quotes it: to whole currency units, halves up
+    (205.11 -> 205, 205.5 -> 206). Scalars or arrays."""
+    return np.floor(np.asarray(price, dtype=float) + 0.5)
+
+
 def _holds(value: Any, op: str, threshold: Any) -> bool:
+    """Whether ``value op threshold`` holds; a list (e.g. several competitors) holds when any
+    of its items does; a missing value never holds."""
+    if isinstance(value, (list, tuple, set, frozenset, np.ndarray)):
+        return any(_holds(v, op, threshold) for v in value)
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return False
     if op == OPS_IN:
@@ -321,6 +336,175 @@ def quote_price(
         price=float(list_price) * mult,
         factors=factors,
     )
+
+
+def quote_prices(
+    list_price: Sequence[float] | pd.Series,
+    context: pd.DataFrame,
+    *,
+    rules: Mapping[str, Any] | None = None,
+) -> pd.DataFrame:
+    """:func:`quote_price` for many deals at once (one row of ``context`` per list price).
+
+    ``context`` columns are quote fields (employees, industry, evaluation_days, competitor; a
+    cell may hold a list, e.g. several competitors: a factor applies when any item matches).
+    Returns list_price, multiplier, price (unrounded), quote (:func:`round_price`) and
+    ``factors`` (names of the factors that applied, "; "-joined), index of ``context``.
+    """
+    r = rules or load_rules()
+    table = r["quote_factors"]
+    unknown = sorted(set(context.columns) - set(table["field"]))
+    if unknown:
+        raise ValueError(
+            f"unknown quote context columns {unknown}; the rules use {sorted(set(table['field']))}"
+        )
+    lp = pd.Series(np.asarray(list_price, dtype=float), index=context.index)
+    bad = lp[~(lp > 0)]
+    if len(bad):
+        raise ValueError(
+            f"list_price must be > 0; {len(bad)} rows are not (first: {list(bad.index[:5])})"
+        )
+    mult = pd.Series(1.0, index=context.index)
+    names = pd.Series("", index=context.index, dtype=object)
+    for _, f in table.iterrows():
+        if f["field"] not in context.columns:
+            continue
+        col = context[f["field"]]
+        if f["op"] in OPS and not isinstance(f["value"], str) and col.dtype != object:
+            held = OPS[f["op"]](pd.to_numeric(col, errors="coerce"), float(f["value"]))
+            held = held.fillna(False).astype(bool)
+        else:
+            held = col.map(lambda v, f=f: _holds(v, f["op"], f["value"])).astype(bool)
+        mult = mult.where(~held, mult * float(f["multiplier"]))
+        names = names.where(~held, names + np.where(names == "", "", "; ") + f["name"])
+    price = lp * mult
+    return pd.DataFrame(
+        {
+            "list_price": lp,
+            "multiplier": mult,
+            "price": price,
+            "quote": round_price(price),
+            "factors": names,
+        }
+    )
+
+
+def _competitor_list(value: Any) -> list[str]:
+    """A CRM competitor cell as a list: "Apollo; ZoomInfo" or a list -> names; none/blank -> []."""
+    if isinstance(value, (list, tuple, set, np.ndarray)):
+        items = [str(v) for v in value]
+    elif value is None or (isinstance(value, float) and math.isnan(value)):
+        items = []
+    else:
+        items = str(value).replace(",", ";").split(";")
+    return [i.strip() for i in items if i.strip() and i.strip().lower() != "none"]
+
+
+def open_deal_quotes(
+    opportunities: pd.DataFrame,
+    accounts: pd.DataFrame,
+    *,
+    rules: Mapping[str, Any] | None = None,
+) -> pd.DataFrame:
+    """A personalised quote for every open deal, per seat per month.
+
+    Context per deal: the account's ``employees`` and ``industry``; ``evaluation_days`` = the
+    deal's expected close date - its created date (days); ``competitor`` = the deal's
+    competitors (a list; "none" = no competitor). Local list price = the product's monthly list
+    price x the account's price level by country, else region (:func:`price_levels`); quote =
+    local list x every quote factor that holds (:func:`quote_prices`), rounded to whole units.
+    Deals whose product is not a tier of the catalog are left out (``skipped`` in ``attrs``).
+    """
+    r = rules or load_rules()
+    require_columns(
+        opportunities,
+        "opportunities",
+        ["opportunity_id", "account_id", "product", "status", "created_date", "close_date"],
+    )
+    require_columns(accounts, "accounts", ["account_id", "region"])
+    deals = opportunities.loc[opportunities["status"] == "open"].copy()
+    acc = accounts.set_index("account_id")
+    for c in ("employees", "industry", "country"):
+        deals[c] = deals["account_id"].map(acc[c]) if c in acc.columns else np.nan
+    deals["region"] = deals["account_id"].map(acc["region"])
+    catalog = r["tiers"].set_index("tier")["monthly_price"]
+    deals["list_price"] = deals["product"].map(catalog)
+    skipped = int(deals["list_price"].isna().sum())
+    deals = deals.loc[deals["list_price"].notna()].reset_index(drop=True)
+    levels = price_levels(deals["country"], deals["region"], rules=r)
+    deals["level"], deals["level_basis"] = levels["level"], levels["basis"]
+    deals["local_list_price"] = deals["list_price"] * deals["level"]
+    deals["evaluation_days"] = (
+        pd.to_datetime(deals["close_date"]) - pd.to_datetime(deals["created_date"])
+    ).dt.days
+    comp = deals["competitor"] if "competitor" in deals.columns else pd.Series(None, deals.index)
+    deals["competitors"] = comp.map(_competitor_list)
+    context = pd.DataFrame(
+        {
+            "employees": pd.to_numeric(deals["employees"], errors="coerce"),
+            "industry": deals["industry"],
+            "evaluation_days": deals["evaluation_days"],
+            "competitor": deals["competitors"],
+        }
+    )
+    q = quote_prices(deals["local_list_price"], context, rules=r)
+    out = deals[
+        [
+            "opportunity_id",
+            "account_id",
+            "product",
+            "country",
+            "region",
+            "employees",
+            "industry",
+            "evaluation_days",
+            "competitors",
+            "list_price",
+            "level",
+            "level_basis",
+            "local_list_price",
+        ]
+    ].assign(
+        multiplier=q["multiplier"],
+        quote=q["quote"],
+        vs_list=q["quote"] / deals["list_price"] - 1,
+        factors=q["factors"],
+    )
+    out.attrs["skipped"] = skipped
+    return out
+
+
+def quote_ladder(quotes: pd.DataFrame, recommendations: pd.DataFrame | None = None) -> pd.DataFrame:
+    """The price ladder the quotes imply, per product x region: deals, the catalog's local list
+    price (median), the quotes' 10th percentile, median and 90th percentile and the median
+    multiplier (money per seat per month); with ``recommendations`` (product, region,
+    recommended_price, e.g. the elasticity report's ``price_recommendations.csv``) also the
+    model's recommended price and the median quote over it - 1."""
+    require_columns(quotes, "quotes", ["product", "region", "local_list_price", "quote"])
+    g = quotes.groupby(["product", "region"], sort=False)
+    out = g.agg(
+        deals=("quote", "size"),
+        list_price=("list_price", "median"),
+        local_list_price=("local_list_price", "median"),
+        quote_p10=("quote", lambda s: s.quantile(0.1)),
+        quote_median=("quote", "median"),
+        quote_p90=("quote", lambda s: s.quantile(0.9)),
+        median_multiplier=("multiplier", "median"),
+    ).reset_index()
+    if recommendations is not None:
+        require_columns(
+            recommendations, "recommendations", ["product", "region", "recommended_price"]
+        )
+        out = out.merge(
+            recommendations[["product", "region", "recommended_price"]],
+            on=["product", "region"],
+            how="left",
+        )
+        out["quote_vs_recommended"] = out["quote_median"] / out["recommended_price"] - 1
+    order = {t: i for i, t in enumerate(load_rules()["tiers"]["tier"])}
+    return out.sort_values(
+        ["product", "region"], key=lambda s: s.map(order) if s.name == "product" else s
+    ).reset_index(drop=True)
 
 
 def quote_factors_table(*, rules: Mapping[str, Any] | None = None) -> pd.DataFrame:

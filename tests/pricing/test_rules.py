@@ -269,3 +269,76 @@ def test_country_price_list_golden():
     assert g.loc[("growth", "US, UK and Canada"), "regional_price"] == pytest.approx(149.0)
     assert "GB" in g.loc[("growth", "US, UK and Canada"), "countries"]
     assert len(g) == 5 * 5
+
+
+def test_quote_rounds_as_the_framework_does():
+    q = rules.quote_price(
+        149,
+        {"employees": 2000, "industry": "finance", "evaluation_days": 20, "competitor": "Apollo"},
+    )
+    assert q.quoted == 205.0  # 205.11 -> 205
+    assert "quoted at 205." in q.explanation()
+    assert list(rules.round_price([205.11, 205.5, 204.5, 99.49])) == [205, 206, 205, 99]
+
+
+def test_a_list_of_competitors_gets_the_apollo_concession():
+    base = {"employees": 500, "industry": "retail"}
+    for comp in (["ZoomInfo", "Apollo"], ("apollo",), "Apollo"):
+        assert rules.quote_price(100, {**base, "competitor": comp}).multiplier == pytest.approx(
+            0.95
+        ), comp
+    for comp in (["ZoomInfo", "HubSpot"], [], None):
+        assert rules.quote_price(100, {**base, "competitor": comp}).multiplier == 1.0, comp
+
+
+def test_batch_quotes_equal_one_by_one_quotes():
+    ctx = pd.DataFrame(
+        {
+            "employees": [2000, 10, 500, None, 1000],
+            "industry": ["finance", "nonprofit", "Technology", None, "education"],
+            "evaluation_days": [20, 40, 10, None, 30],
+            "competitor": [["ZoomInfo", "Apollo"], "Apollo", [], "none", ["HubSpot"]],
+        }
+    )
+    prices = [149.0, 49.0, 299.0, 749.0, 1499.0]
+    batch = rules.quote_prices(prices, ctx)
+    for i, p in enumerate(prices):
+        one = rules.quote_price(p, {k: v for k, v in ctx.iloc[i].items() if v is not None})
+        assert batch["multiplier"].iloc[i] == pytest.approx(one.multiplier), i
+        assert batch["quote"].iloc[i] == one.quoted, i
+        assert batch["factors"].iloc[i] == "; ".join(one.factors["name"]), i
+    assert batch["quote"].iloc[0] == 205.0
+    with pytest.raises(ValueError, match=r"unknown quote context columns \['seats'\]"):
+        rules.quote_prices([1.0], pd.DataFrame({"seats": [3]}))
+    with pytest.raises(ValueError, match="list_price must be > 0; 1 rows"):
+        rules.quote_prices([0.0], pd.DataFrame({"employees": [3]}))
+
+
+def test_every_open_deal_gets_a_quote():
+    from tests.conftest import SAMPLE
+
+    t = data.load_tables(SAMPLE, ["opportunities", "accounts"])
+    q = rules.open_deal_quotes(t["opportunities"], t["accounts"])
+    open_ids = set(t["opportunities"].loc[t["opportunities"]["status"] == "open", "opportunity_id"])
+    assert set(q["opportunity_id"]) == open_ids and q.attrs["skipped"] == 0
+    assert (q["quote"] == np.floor(q["quote"])).all()  # whole units
+    # each quote is the local list price (country level) x the factors, rounded
+    row = q.loc[q["country"].eq("GB")].iloc[0]
+    assert row["level"] == 1.0  # GB pays the full price
+    acc = t["accounts"].set_index("account_id").loc[row["account_id"]]
+    one = rules.quote_price(
+        row["list_price"],
+        {
+            "employees": int(acc["employees"]),
+            "industry": acc["industry"],
+            "evaluation_days": int(row["evaluation_days"]),
+            "competitor": row["competitors"],
+        },
+    )
+    assert row["quote"] == one.quoted
+    ladder = rules.quote_ladder(
+        q, pd.DataFrame({"product": ["growth"], "region": ["NA"], "recommended_price": [100.0]})
+    )
+    assert ladder["deals"].sum() == len(q)
+    g = ladder.set_index(["product", "region"]).loc[("growth", "NA")]
+    assert g["quote_vs_recommended"] == pytest.approx(g["quote_median"] / 100 - 1)

@@ -29,7 +29,8 @@ def load_rules(raw: Mapping[str, Any] | None = None) -> dict[str, Any]:
     Returns {"currency", "annual_discount", "tiers": DataFrame(tier, monthly_price,
     description), "geo": DataFrame(region, level, why), "geo_countries": DataFrame(country,
     group, level, why) (country levels override region levels), "quote_factors": DataFrame(name, field,
-    op, value, multiplier, why), "competitor_cut_threshold"}.
+    op, value, multiplier, why), "competitor_cut_threshold", "competitor_win_rate" (window_months,
+    win_rate_floor, win_rate_drop, min_deals), "comparable_tiers" (lowest, highest)}.
     """
     if raw is None:
         raw = read_bundled_yaml("pricing_rules.yaml")
@@ -99,9 +100,28 @@ def load_rules(raw: Mapping[str, Any] | None = None) -> dict[str, Any]:
         factors.append(
             {"name": name, **{k: f[k] for k in ("field", "op", "value", "multiplier", "why")}}
         )
-    cut = dict(raw.get("competitor_alert") or {}).get("cut_threshold", 0.10)
+    alert = dict(raw.get("competitor_alert") or {})
+    cut = alert.get("cut_threshold", 0.10)
     if not (isinstance(cut, (int, float)) and 0 < cut < 1):
         problems.append(f"competitor_alert.cut_threshold must be a share in (0, 1), got {cut!r}")
+    win = {
+        "window_months": alert.get("window_months", 6),
+        "win_rate_floor": alert.get("win_rate_floor", 0.20),
+        "win_rate_drop": alert.get("win_rate_drop", 0.10),
+        "min_deals": alert.get("min_deals", 20),
+    }
+    for key in ("window_months", "min_deals"):
+        if not (isinstance(win[key], int) and win[key] >= 1):
+            problems.append(f"competitor_alert.{key} must be a whole number >= 1, got {win[key]!r}")
+    for key in ("win_rate_floor", "win_rate_drop"):
+        if not (isinstance(win[key], (int, float)) and 0 <= win[key] < 1):
+            problems.append(f"competitor_alert.{key} must be a share in [0, 1), got {win[key]!r}")
+    comparable = list(alert.get("comparable_tiers") or [])
+    tier_names = [t["tier"] for t in tiers]
+    if comparable and (len(comparable) != 2 or not set(comparable) <= set(tier_names)):
+        problems.append(
+            f"competitor_alert.comparable_tiers must be two tiers of {tier_names}, got {comparable!r}"
+        )
     if problems:
         raise ValueError("pricing rules are invalid: " + "; ".join(problems))
     return {
@@ -112,6 +132,8 @@ def load_rules(raw: Mapping[str, Any] | None = None) -> dict[str, Any]:
         "geo_countries": pd.DataFrame(countries, columns=["country", "group", "level", "why"]),
         "quote_factors": pd.DataFrame(factors),
         "competitor_cut_threshold": float(cut),
+        "competitor_win_rate": win,
+        "comparable_tiers": comparable or [tier_names[0], tier_names[-1]],
     }
 
 
@@ -389,7 +411,7 @@ def quote_prices(
     )
 
 
-def _competitor_list(value: Any) -> list[str]:
+def competitor_list(value: Any) -> list[str]:
     """A CRM competitor cell as a list: "Apollo; ZoomInfo" or a list -> names; none/blank -> []."""
     if isinstance(value, (list, tuple, set, np.ndarray)):
         items = [str(v) for v in value]
@@ -438,7 +460,7 @@ def open_deal_quotes(
         pd.to_datetime(deals["close_date"]) - pd.to_datetime(deals["created_date"])
     ).dt.days
     comp = deals["competitor"] if "competitor" in deals.columns else pd.Series(None, deals.index)
-    deals["competitors"] = comp.map(_competitor_list)
+    deals["competitors"] = comp.map(competitor_list)
     context = pd.DataFrame(
         {
             "employees": pd.to_numeric(deals["employees"], errors="coerce"),

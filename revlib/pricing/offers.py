@@ -351,3 +351,16 @@ def simulate_offer_test(
             "end_date": start + pd.Timedelta(days=days - 1),
         }
     )
+
+
+def offer_truth_check(verdicts: pd.DataFrame, truth: Mapping[str, Any]) -> pd.DataFrame:
+    """Each offer test's leader against the truly most valuable arm (``truth``: test_id ->
+    {"best_by_value", "best_by_conversion"}, the sample company's ``offer_tests`` truth):
+    ``picked_best`` is True when the leader is the true best by value per visitor."""
+    out = verdicts[["test_id", "verdict", "leader", "prob_best", "conversion_leader"]].copy()
+    out["true_best"] = out["test_id"].map(lambda t: truth.get(t, {}).get("best_by_value"))
+    out["true_best_by_conversion"] = out["test_id"].map(
+        lambda t: truth.get(t, {}).get("best_by_conversion")
+    )
+    out["picked_best"] = out["leader"] == out["true_best"]
+    return out

@@ -432,7 +432,7 @@ def open_deal_quotes(
 
     Context per deal: the account's ``employees`` and ``industry``; ``evaluation_days`` = the
     deal's expected close date - its created date (days); ``competitor`` = the deal's
-    competitors (a list; "none" = no competitor). Local list price = the product's monthly list
+    competitors (:func:`competitor_list`; returned "; "-joined in ``competitors``). Local list price = the product's monthly list
     price x the account's price level by country, else region (:func:`price_levels`); quote =
     local list x every quote factor that holds (:func:`quote_prices`), rounded to whole units.
     Deals whose product is not a tier of the catalog are left out (``skipped`` in ``attrs``).
@@ -487,6 +487,7 @@ def open_deal_quotes(
             "local_list_price",
         ]
     ].assign(
+        competitors=deals["competitors"].map("; ".join),
         multiplier=q["multiplier"],
         quote=q["quote"],
         vs_list=q["quote"] / deals["list_price"] - 1,

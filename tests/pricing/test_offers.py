@@ -158,3 +158,20 @@ def test_sample_offer_decisions_agree_with_the_truth():
     assert ot1["verdict"] == "winner" and ot1["leader"] == "B-15%"
     assert ot1["conversion_leader"] == truth["OT-01-discount-growth-na"]["best_by_conversion"]
     assert v.loc["OT-03-trial-starter-eu", "verdict"] == "too early"
+
+
+def test_offer_truth_check_flags_a_wrong_leader():
+    v = pd.DataFrame(
+        {
+            "test_id": ["a", "b"],
+            "verdict": ["winner", "keep testing"],
+            "leader": ["A", "B"],
+            "prob_best": [0.99, 0.6],
+            "conversion_leader": ["B", "B"],
+        }
+    )
+    truth = {"a": {"best_by_value": "A", "best_by_conversion": "B"}, "b": {"best_by_value": "A"}}
+    check = of.offer_truth_check(v, truth)
+    assert list(check["picked_best"]) == [True, False]
+    assert check["true_best_by_conversion"].iloc[0] == "B"
+    assert check["true_best_by_conversion"].isna().iloc[1]

@@ -332,7 +332,7 @@ def test_every_open_deal_gets_a_quote():
             "employees": int(acc["employees"]),
             "industry": acc["industry"],
             "evaluation_days": int(row["evaluation_days"]),
-            "competitor": row["competitors"],
+            "competitor": rules.competitor_list(row["competitors"]),
         },
     )
     assert row["quote"] == one.quoted

@@ -342,3 +342,25 @@ def test_every_open_deal_gets_a_quote():
     assert ladder["deals"].sum() == len(q)
     g = ladder.set_index(["product", "region"]).loc[("growth", "NA")]
     assert g["quote_vs_recommended"] == pytest.approx(g["quote_median"] / 100 - 1)
+
+
+def test_quote_report_reads_the_elasticity_artifact_or_says_it_is_missing(tmp_path):
+    from revlib.pricing import report
+
+    out = tmp_path / "run" / "price_test"
+    path, recs = report.read_recommendations(out)
+    assert recs is None and path == tmp_path / "run" / "price_elasticity" / (
+        "price_recommendations.csv"
+    )
+    quotes = pd.DataFrame({"quote": [205.0], "list_price": [149.0]})
+    missing = str(report.quote_callout(quotes, path, recs))
+    assert "No elasticity recommendations at" in missing and "+37.6 %" in missing
+    path.parent.mkdir(parents=True)
+    pd.DataFrame({"product": ["growth"], "region": ["NA"], "recommended_price": [139.0]}).to_csv(
+        path, index=False
+    )
+    found_path, found = report.read_recommendations(out)
+    assert found_path == path and found["recommended_price"].tolist() == [139.0]
+    assert "read from" in str(report.quote_callout(quotes, found_path, found))
+    other = tmp_path / "elsewhere.csv"
+    assert report.read_recommendations(out, str(other)) == (other, None)

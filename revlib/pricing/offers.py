@@ -77,12 +77,11 @@ def offer_arms(offer_tests: pd.DataFrame) -> pd.DataFrame:
     summed = ["visitors", "trials", "conversions", "annual_customers", "early_churned"]
     agg: dict[str, Any] = {c: (c, "first") for c in ["product", "region", *fixed]}
     agg |= {c: (c, "sum") for c in [*summed, "acquisition_cost"]}
+    agg["trials"] = ("trials", lambda s: s.sum(min_count=1))  # no trials recorded: missing
     has_dates = {"start_date", "end_date"} <= set(df.columns)
     if has_dates:
         agg |= {"start_date": ("start_date", "min"), "end_date": ("end_date", "max")}
     out = df.groupby(_KEYS, sort=True).agg(**agg).reset_index()
-    if df["trials"].isna().all():
-        out["trials"] = np.nan
     for c in ("visitors", "conversions", "annual_customers", "early_churned"):
         out[c] = out[c].astype("int64")
     if has_dates:

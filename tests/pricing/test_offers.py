@@ -158,6 +158,10 @@ def test_sample_offer_decisions_agree_with_the_truth():
     assert ot1["verdict"] == "winner" and ot1["leader"] == "B-15%"
     assert ot1["conversion_leader"] == truth["OT-01-discount-growth-na"]["best_by_conversion"]
     assert v.loc["OT-03-trial-starter-eu", "verdict"] == "too early"
+    # trial rates exist for trial arms only (discount arms record no trials)
+    by_kind = arms.groupby("kind")["trial_rate"]
+    assert by_kind.apply(lambda s: s.isna().all())["annual_discount"]
+    assert by_kind.apply(lambda s: s.gt(0).all())["free_trial"]
 
 
 def test_offer_truth_check_flags_a_wrong_leader():

@@ -485,13 +485,17 @@ def read_recommendations(
 ) -> tuple[Path, pd.DataFrame | None]:
     """The elasticity report's ``price_recommendations.csv``: at ``path``, or (``path`` empty)
     in the ``price_elasticity`` folder next to this report's ``output_dir`` (where ``revlib
-    run`` writes it). Returns the path looked at and the table, or None when it is absent."""
+    run`` writes it). Returns the path looked at and the table, or None when it is absent.
+    Only empty cells read as missing (the region "NA" stays North America)."""
     where = (
         Path(path)
         if path
         else Path(output_dir).parent / "price_elasticity" / ("price_recommendations.csv")
     )
-    return where, (pd.read_csv(where) if where.is_file() else None)
+    if not where.is_file():
+        return where, None
+    # only empty cells are missing: the region "NA" (North America) is a value, not a gap
+    return where, pd.read_csv(where, keep_default_na=False, na_values=[""])
 
 
 def quote_callout(

@@ -361,6 +361,7 @@ def test_quote_report_reads_the_elasticity_artifact_or_says_it_is_missing(tmp_pa
     )
     found_path, found = report.read_recommendations(out)
     assert found_path == path and found["recommended_price"].tolist() == [139.0]
+    assert found["region"].tolist() == ["NA"]  # North America, not a missing value
     assert "read from" in str(report.quote_callout(quotes, found_path, found))
     other = tmp_path / "elsewhere.csv"
     assert report.read_recommendations(out, str(other)) == (other, None)

@@ -179,3 +179,15 @@ def test_offer_truth_check_flags_a_wrong_leader():
     assert list(check["picked_best"]) == [True, False]
     assert check["true_best_by_conversion"].iloc[0] == "B"
     assert check["true_best_by_conversion"].isna().iloc[1]
+
+
+def test_contract_refuses_impossible_offer_arms():
+    t = _trial_case(visitors=2000)
+    bad = t.assign(
+        conversions=[t["trials"].iloc[0] + 1, t["conversions"].iloc[1]],
+        kind=["free_trial", "coupon"],
+    )
+    with pytest.raises(data.DataValidationError) as err:
+        data.validate_tables({"offer_tests": bad})
+    msg = str(err.value)
+    assert "offer_tests" in msg and "conversions <= trials" in msg and "coupon" in msg

@@ -324,7 +324,9 @@ def simulate_offer_test(
         else None
     )
     cost = visitors * cost_per_visitor + (
-        trials * np.asarray(trial_cost, float) if trials is not None and trial_cost else 0.0
+        trials * np.asarray(trial_cost, float)
+        if trials is not None and trial_cost is not None
+        else 0.0
     )
     start = pd.Timestamp("2025-01-01")
     return pd.DataFrame(

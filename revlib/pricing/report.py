@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from revlib import bayes, reporting
+from revlib.pricing import competitors, offers
 from revlib.pricing import elasticity as el
 from revlib.pricing import experiments as ex
 from revlib.pricing import rules as rl
@@ -351,8 +352,6 @@ def offer_callouts(verdicts: pd.DataFrame) -> reporting.HTML:
 
 def offer_cards(verdicts: pd.DataFrame) -> list[dict[str, Any]]:
     """Headline cards of the offer tests: tests, winners, disagreements with conversion."""
-    from revlib.pricing import offers
-
     counts = verdicts["verdict"].value_counts()
     disagree = int((~verdicts["agrees_with_conversion"]).sum())
     return [
@@ -610,4 +609,29 @@ def country_levels_table(*, rules: Mapping[str, Any] | None = None) -> reporting
         formats={g: reporting.money for g in groups},
         caption="Monthly list price per seat by country group (other countries pay their "
         "region's level); " + "; ".join(f"{g}: {members[g]}" for g in groups),
+    )
+
+
+def win_rate_table(rates: pd.DataFrame) -> reporting.HTML:
+    """Closed new-business win rate by competitor: all time, the recent window with its 94 %
+    interval, the window before and the change (rows of :func:`competitors.win_rates`)."""
+    rate_cols = ("all_win_rate", "recent_win_rate", "recent_lower", "recent_upper")
+    return reporting.table(
+        rates[
+            [
+                "competitor",
+                "all_deals",
+                *rate_cols[:1],
+                "recent_deals",
+                *rate_cols[1:],
+                "before_win_rate",
+                "change",
+            ]
+        ],
+        formats={
+            "change": lambda v: reporting.pct(v, signed=True),
+            "before_win_rate": reporting.pct,
+            **{c: reporting.pct for c in rate_cols},
+        },
+        caption=reporting.definition(competitors.win_rates),
     )

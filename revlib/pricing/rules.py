@@ -497,7 +497,12 @@ def open_deal_quotes(
     return out
 
 
-def quote_ladder(quotes: pd.DataFrame, recommendations: pd.DataFrame | None = None) -> pd.DataFrame:
+def quote_ladder(
+    quotes: pd.DataFrame,
+    recommendations: pd.DataFrame | None = None,
+    *,
+    rules: Mapping[str, Any] | None = None,
+) -> pd.DataFrame:
     """The price ladder the quotes imply, per product x region: deals, the catalog's local list
     price (median), the quotes' 10th percentile, median and 90th percentile and the median
     multiplier (money per seat per month); with ``recommendations`` (product, region,
@@ -524,7 +529,7 @@ def quote_ladder(quotes: pd.DataFrame, recommendations: pd.DataFrame | None = No
             how="left",
         )
         out["quote_vs_recommended"] = out["quote_median"] / out["recommended_price"] - 1
-    order = {t: i for i, t in enumerate(load_rules()["tiers"]["tier"])}
+    order = {t: i for i, t in enumerate((rules or load_rules())["tiers"]["tier"])}
     return out.sort_values(
         ["product", "region"], key=lambda s: s.map(order) if s.name == "product" else s
     ).reset_index(drop=True)

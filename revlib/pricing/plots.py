@@ -292,3 +292,114 @@ def plot_sample_size(
     ax.set_title(f"Test size needed at {baseline:.1%} baseline conversion (95 %, power 80 %)")
     ax.legend(fontsize=8.5)
     return fig
+
+
+def plot_offer_arms(arms: pd.DataFrame):
+    """Per offer test (rows): conversion, LTV, CAC payback and value per visitor of each arm
+    (columns), posterior mean and 94 % interval; the most valuable arm in green."""
+    import matplotlib.pyplot as plt
+
+    panels = [
+        ("conversion", "Conversion", pct_axis),
+        ("ltv", "LTV per customer", money_axis),
+        ("payback", "CAC payback (months)", None),
+        ("value", "Value per visitor", money_axis),
+    ]
+    tests = list(dict.fromkeys(arms["test_id"]))
+    fig, axes = plt.subplots(
+        len(tests),
+        len(panels),
+        figsize=(12, 1.0 + 0.45 * len(arms) + 0.5 * len(tests)),
+        squeeze=False,
+    )
+    for row, test_id in zip(axes, tests, strict=True):
+        g = arms[arms["test_id"] == test_id].reset_index(drop=True)
+        y = np.arange(len(g))
+        best = int(np.argmax(g["value_mean"].to_numpy()))
+        colors = [GREEN if i == best else BLUE for i in range(len(g))]
+        for ax, (metric, label, axis_fmt) in zip(row, panels, strict=True):
+            ax.hlines(y, g[f"{metric}_lower"], g[f"{metric}_upper"], color=colors, lw=2.2)
+            ax.scatter(g[f"{metric}_mean"], y, color=colors, s=22, zorder=3)
+            ax.set_yticks(y, g["variant"] if ax is row[0] else [""] * len(g))
+            ax.set_ylim(-0.6, len(g) - 0.4)
+            ax.grid(axis="y", visible=False)
+            ax.tick_params(labelsize=8)
+            if axis_fmt is not None:
+                axis_fmt(ax, "x", nbins=4)
+            if metric == "value":
+                ax.axvline(0, color=MUTED, lw=1)
+            ax.set_title(
+                label if ax is not row[0] else f"{test_id}\n{label}", fontsize=9, loc="left"
+            )
+    fig.suptitle(
+        "Offer tests: each arm's mean and 94 % interval (green: most value per visitor)",
+        x=0.01,
+        ha="left",
+        fontsize=12,
+        fontweight="bold",
+    )
+    fig.tight_layout()
+    return fig
+
+
+def plot_quotes(quotes: pd.DataFrame, ladder: pd.DataFrame | None = None):
+    """Left: the distribution of quote / list price over every open deal. Right: each deal's
+    quote by product (dots) against the list price (grey bar) and, where the ladder carries
+    it, the elasticity model's NA recommendation (green bar); money per seat per month, log
+    scale."""
+    import matplotlib.pyplot as plt
+
+    from revlib.reporting import legend_outside
+
+    fig, (a1, a2) = plt.subplots(1, 2, figsize=(12, 3.8), gridspec_kw={"width_ratios": [1, 1.4]})
+    ratio = quotes["quote"] / quotes["list_price"]
+    a1.hist(ratio, bins=np.arange(0.4, 1.75, 0.05), color=BLUE, alpha=0.85)
+    a1.axvline(1, color=MUTED, ls="--", lw=1)
+    a1.set_xlabel("quote / list price")
+    a1.set_ylabel("open deals")
+    pct_axis(a1, "x", nbins=5)
+    a1.set_title("Quotes against the list price", fontsize=10, loc="left")
+    products = list(dict.fromkeys(ladder["product"])) if ladder is not None else None
+    products = products or list(dict.fromkeys(quotes["product"]))
+    rng = np.random.default_rng(0)
+    for i, p in enumerate(products):
+        q = quotes.loc[quotes["product"] == p, "quote"].to_numpy(float)
+        a2.scatter(
+            i + rng.uniform(-0.25, 0.25, len(q)),
+            q,
+            s=9,
+            color=BLUE,
+            alpha=0.55,
+            label="quote" if i == 0 else None,
+        )
+        lp = quotes.loc[quotes["product"] == p, "list_price"]
+        if len(lp):
+            a2.hlines(
+                lp.iloc[0],
+                i - 0.35,
+                i + 0.35,
+                color=MUTED,
+                lw=2.5,
+                label="list price" if i == 0 else None,
+            )
+        if ladder is not None and "recommended_price" in ladder.columns:
+            rec = ladder.loc[
+                (ladder["product"] == p) & (ladder["region"] == "NA"), "recommended_price"
+            ]
+            if len(rec) and np.isfinite(rec.iloc[0]):
+                a2.hlines(
+                    rec.iloc[0],
+                    i - 0.35,
+                    i + 0.35,
+                    color=GREEN,
+                    lw=2.5,
+                    label="elasticity recommendation (NA)" if i == 0 else None,
+                )
+    a2.set_yscale("log")
+    a2.set_xticks(range(len(products)), products)
+    money_axis(a2)
+    a2.grid(axis="x", visible=False)
+    a2.set_title("Each open deal's quote by product", fontsize=10, loc="left")
+    legend_outside(a2)
+    fig.tight_layout()
+    return fig

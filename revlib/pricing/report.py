@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from revlib import bayes, reporting
+from revlib.pricing import competitors, offers
 from revlib.pricing import elasticity as el
 from revlib.pricing import experiments as ex
 from revlib.pricing import rules as rl
@@ -318,3 +321,317 @@ def recommendation_callout(recs: pd.DataFrame) -> reporting.HTML:
         )
     level = "warning" if (low + high) > len(recs) / 2 else "info"
     return reporting.callout(text, level, title="What to do")
+
+
+# ----------------------------------------------------------------------------- offer tests
+
+
+def offer_callouts(verdicts: pd.DataFrame) -> reporting.HTML:
+    """One callout per offer test: green for a winner, amber to keep testing or when the
+    winner pays back too slowly, blue for no difference, red when below the minimums."""
+    level = {
+        "winner": "success",
+        "no difference": "info",
+        "keep testing": "warning",
+        "payback too long": "warning",
+        "too early": "critical",
+    }
+    return reporting.HTML(
+        "".join(
+            str(
+                reporting.callout(
+                    v["reason"][0].upper() + v["reason"][1:],
+                    level[v["verdict"]],
+                    title=f"{v['test_id']} ({v['kind'].replace('_', ' ')}): {v['verdict']}",
+                )
+            )
+            for _, v in verdicts.iterrows()
+        )
+    )
+
+
+def offer_cards(verdicts: pd.DataFrame) -> list[dict[str, Any]]:
+    """Headline cards of the offer tests: tests, winners, disagreements with conversion."""
+    counts = verdicts["verdict"].value_counts()
+    disagree = int((~verdicts["agrees_with_conversion"]).sum())
+    return [
+        {
+            "label": "Offer tests",
+            "value": f"{len(verdicts)}",
+            "sub": f"{int(verdicts['arms'].sum())} arms, {int(verdicts['visitors'].sum()):,} visitors",
+        },
+        {
+            "label": "Winners",
+            "value": f"{int(counts.get('winner', 0))}",
+            "sub": "P(highest value per visitor) >= 95 %, CAC back within the ceiling",
+            "status": "good" if counts.get("winner", 0) else "neutral",
+            "definition": offers.offer_verdicts,
+        },
+        {
+            "label": "Conversion picks another arm",
+            "value": f"{disagree} of {len(verdicts)}",
+            "sub": "tests where the highest-converting arm is not the most valuable",
+            "status": "warning" if disagree else "neutral",
+        },
+        {
+            "label": "Below the minimums",
+            "value": f"{int(counts.get('too early', 0))}",
+            "sub": "under 1,000 visitors per variant or 30 days",
+            "status": "warning" if counts.get("too early", 0) else "neutral",
+        },
+    ]
+
+
+def offer_arms_table(arms: pd.DataFrame) -> reporting.HTML:
+    """Offer arms: the offer, conversion, trial-to-paid, early churn, LTV, CAC, payback and
+    value per visitor (posterior means; value with its 94 % interval) and P(best)."""
+
+    def offer(r: pd.Series) -> str:
+        if r["kind"] == "free_trial":
+            return f"{int(r['trial_days'])}-day trial"
+        return f"{r['annual_discount']:.0%} off annual"
+
+    t = arms.assign(
+        offer=arms.apply(offer, axis=1),
+        value_per_visitor=[
+            f"{reporting.money(m, decimals=2)} ({reporting.money(lo, decimals=2)} – {reporting.money(hi, decimals=2)})"
+            for m, lo, hi in zip(
+                arms["value_mean"], arms["value_lower"], arms["value_upper"], strict=True
+            )
+        ],
+    )
+    return reporting.table(
+        t[
+            [
+                "test_id",
+                "variant",
+                "offer",
+                "visitors",
+                "conversion_mean",
+                "trial_to_paid",
+                "annual_share_mean",
+                "early_churn_mean",
+                "ltv_mean",
+                "cac_mean",
+                "payback_mean",
+                "value_per_visitor",
+                "prob_best",
+            ]
+        ],
+        formats={
+            "conversion_mean": lambda v: reporting.pct(v, decimals=2),
+            "trial_to_paid": reporting.pct,
+            "annual_share_mean": reporting.pct,
+            "early_churn_mean": reporting.pct,
+            "ltv_mean": lambda v: reporting.money(v, decimals=0),
+            "cac_mean": lambda v: reporting.money(v, decimals=0),
+            "payback_mean": "{:.1f}",
+            "prob_best": reporting.pct,
+        },
+        labels={
+            "conversion_mean": "Conversion",
+            "annual_share_mean": "Annual billing",
+            "early_churn_mean": "Early churn (90 d)",
+            "ltv_mean": "LTV",
+            "cac_mean": "CAC",
+            "payback_mean": "CAC payback (months)",
+            "prob_best": "P(best value)",
+        },
+        caption="Posterior means; value per visitor = conversion x (LTV - CAC) with its 94 % interval; "
+        "LTV = ARPU x gross margin over 36 months at the churn the early window implies",
+    )
+
+
+# ----------------------------------------------------------------------------- quotes
+
+
+def quotes_table(quotes: pd.DataFrame) -> reporting.HTML:
+    """Every open deal's personalised quote (folded), per seat per month."""
+    return reporting.table(
+        quotes[
+            [
+                "opportunity_id",
+                "product",
+                "country",
+                "employees",
+                "industry",
+                "evaluation_days",
+                "competitors",
+                "list_price",
+                "level",
+                "multiplier",
+                "quote",
+                "vs_list",
+                "factors",
+            ]
+        ],
+        formats={
+            "list_price": reporting.money,
+            "level": lambda v: reporting.pct(v, decimals=0),
+            "multiplier": "{:.3f}",
+            "quote": lambda v: reporting.money(v, decimals=0),
+            "vs_list": lambda v: reporting.pct(v, signed=True),
+        },
+        caption="Quote = list price x the country's price level x every quote factor that holds, "
+        "rounded to whole dollars; vs list = quote / list price - 1",
+        max_rows=len(quotes),
+        collapsed=f"All {len(quotes)} open deals' quotes (per seat per month)",
+    )
+
+
+def read_recommendations(
+    output_dir: str | os.PathLike, path: str = ""
+) -> tuple[Path, pd.DataFrame | None]:
+    """The elasticity report's ``price_recommendations.csv``: at ``path``, or (``path`` empty)
+    in the ``price_elasticity`` folder next to this report's ``output_dir`` (where ``revlib
+    run`` writes it). Returns the path looked at and the table, or None when it is absent.
+    Only empty cells read as missing (the region "NA" stays North America)."""
+    where = (
+        Path(path)
+        if path
+        else Path(output_dir).parent / "price_elasticity" / ("price_recommendations.csv")
+    )
+    if not where.is_file():
+        return where, None
+    # only empty cells are missing: the region "NA" (North America) is a value, not a gap
+    return where, pd.read_csv(where, keep_default_na=False, na_values=[""])
+
+
+def quote_callout(
+    quotes: pd.DataFrame, recs_path: Path, recs: pd.DataFrame | None
+) -> reporting.HTML:
+    """How many open deals were quoted, the median quote against list, and where the elasticity
+    recommendations came from (or that they are missing)."""
+    median = float((quotes["quote"] / quotes["list_price"]).median() - 1)
+    text = (
+        f"{len(quotes)} open deals quoted; the median quote is "
+        f"{reporting.pct(median, signed=True)} against the list price. "
+    )
+    if recs is None:
+        text += (
+            f"No elasticity recommendations at {recs_path} (run the price_elasticity report "
+            "first, or set elasticity_recommendations): the ladder shows list prices only."
+        )
+        return reporting.callout(text, "warning", title="Quotes")
+    return reporting.callout(
+        text + f"The elasticity model's recommendations are read from {recs_path}.",
+        "info",
+        title="Quotes",
+    )
+
+
+def ladder_table(ladder: pd.DataFrame) -> reporting.HTML:
+    """The price ladder the quotes imply, per product x region, against the list price and the
+    elasticity model's recommendation where available."""
+    cols = [
+        "product",
+        "region",
+        "deals",
+        "list_price",
+        "local_list_price",
+        "quote_p10",
+        "quote_median",
+        "quote_p90",
+    ]
+    cols += [c for c in ("recommended_price", "quote_vs_recommended") if c in ladder.columns]
+    money0 = {c: reporting.money for c in cols[3:8]}
+    return reporting.table(
+        ladder[cols],
+        formats={
+            **money0,
+            "recommended_price": reporting.money,
+            "quote_vs_recommended": lambda v: reporting.pct(v, signed=True),
+        },
+        caption="Money per seat per month; local list price = list x the price level (median over "
+        "the deals' countries); p10/p90: 10th and 90th percentile of the quotes",
+        max_rows=60,
+    )
+
+
+def competitor_table(gap: pd.DataFrame) -> reporting.HTML:
+    """The latest competitor price ranges against ours with the value gap."""
+    return reporting.table(
+        gap[
+            [
+                "competitor",
+                "plan",
+                "annual_price_low",
+                "annual_price_high",
+                "as_of",
+                "gap_low",
+                "gap_high",
+                "gap_mid",
+            ]
+        ],
+        formats={
+            "annual_price_low": lambda v: reporting.money(v, decimals=0),
+            "annual_price_high": lambda v: reporting.money(v, decimals=0),
+            "as_of": lambda v: pd.Timestamp(v).date().isoformat(),
+            "gap_low": lambda v: reporting.pct(v, signed=True, decimals=0),
+            "gap_high": lambda v: reporting.pct(v, signed=True, decimals=0),
+            "gap_mid": lambda v: reporting.pct(v, signed=True, decimals=0),
+        },
+        caption=f"Annual price per seat; ours {reporting.money(gap['our_low'].iloc[0], decimals=0)}"
+        f" – {reporting.money(gap['our_high'].iloc[0], decimals=0)} (comparable tiers' monthly list x 12); "
+        "gap = their price / ours - 1 (+100 % = they charge twice ours)",
+    )
+
+
+def competitor_callout(alerts: pd.DataFrame, triggers: pd.DataFrame) -> reporting.HTML:
+    """The competitor-cut alerts and the win-rate triggers in one callout."""
+    cuts = alerts.loc[alerts["alert"], "message"].tolist()
+    trig = [f"{c}: {w}" for c, w in zip(triggers["competitor"], triggers["why"], strict=True) if w]
+    if not cuts and not trig:
+        return reporting.callout(
+            "No competitor cut a price by more than the threshold and no win rate trips the trigger.",
+            "success",
+            title="Competitor watch",
+        )
+    lines = [f"Price cut: {m}." for m in cuts] + [f"Win rate against {t}." for t in trig]
+    return reporting.callout(
+        " ".join(lines) + " Review price and positioning against them.",
+        "warning",
+        title="Competitor watch",
+    )
+
+
+def country_levels_table(*, rules: Mapping[str, Any] | None = None) -> reporting.HTML:
+    """Monthly list price per seat of every tier in every country group of the framework, the
+    groups in the rules' order, with the countries of each group in the caption."""
+    prices = rl.country_price_list(rules=rules)
+    groups = list(dict.fromkeys(prices["group"]))
+    wide = prices.pivot(index="tier", columns="group", values="regional_price")
+    wide = wide.reindex(index=list(dict.fromkeys(prices["tier"])), columns=groups)
+    members = prices.drop_duplicates("group").set_index("group")["countries"]
+    return reporting.table(
+        wide,
+        index=True,
+        formats={g: reporting.money for g in groups},
+        caption="Monthly list price per seat by country group (other countries pay their "
+        "region's level); " + "; ".join(f"{g}: {members[g]}" for g in groups),
+    )
+
+
+def win_rate_table(rates: pd.DataFrame) -> reporting.HTML:
+    """Closed new-business win rate by competitor: all time, the recent window with its 94 %
+    interval, the window before and the change (rows of :func:`competitors.win_rates`)."""
+    rate_cols = ("all_win_rate", "recent_win_rate", "recent_lower", "recent_upper")
+    return reporting.table(
+        rates[
+            [
+                "competitor",
+                "all_deals",
+                *rate_cols[:1],
+                "recent_deals",
+                *rate_cols[1:],
+                "before_win_rate",
+                "change",
+            ]
+        ],
+        formats={
+            "change": lambda v: reporting.pct(v, signed=True),
+            "before_win_rate": reporting.pct,
+            **{c: reporting.pct for c in rate_cols},
+        },
+        caption=reporting.definition(competitors.win_rates),
+    )

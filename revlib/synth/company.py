@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from revlib.synth import crm, finance, pricing, survey
+from revlib.synth import crm, finance, offers, pricing, survey
 from revlib.synth._core import (
     CHANNEL_MIX,
     Calendar,
@@ -168,10 +168,11 @@ def generate_company(config: SynthConfig | None = None) -> Company:
     P = cfg.params()
     cal = Calendar.build(cfg.start, cfg.months, int(P["company"]["hidden_months"]))
     T = float(cal.end_day)
-    # the 9th stream (survey) is new; spawning 9 leaves the first 8 streams unchanged
-    r_reps, r_deals, r_open, r_life, r_exp, r_fin, r_price, r_misc, r_survey = (
-        np.random.default_rng(cfg.seed).spawn(9)
-    )
+    # spawning more streams leaves the earlier ones unchanged: 9 (survey) was added later, and
+    # 10-13 are for parts added in parallel (stream 12: offer tests)
+    streams = np.random.default_rng(cfg.seed).spawn(13)
+    r_reps, r_deals, r_open, r_life, r_exp, r_fin, r_price, r_misc, r_survey = streams[:9]
+    r_offers = streams[12]
     reps = crm.draw_reps(r_reps, cfg.reps, cal, P)
     n0 = int(round(P["company"]["opening_share"] * cfg.accounts))
     pros = crm.draw_prospects(r_deals, cal, reps, P, cfg.accounts - n0)
@@ -274,4 +275,6 @@ def generate_company(config: SynthConfig | None = None) -> Company:
     )
     survey_tables, truth["wtp_survey"] = survey.survey_tables(r_survey)
     tables.update(survey_tables)
+    tables["offer_tests"], truth["offer_tests"] = offers.offer_tests(r_offers, cal)
+    tables["competitor_prices"] = offers.competitor_prices(cal)
     return Company(cfg, tables, truth)

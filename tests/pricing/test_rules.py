@@ -224,3 +224,153 @@ def test_ppp_comparison_levels():
     assert o.loc["LATAM", "change"] == pytest.approx(64 / 70 - 1)
     with pytest.raises(ValueError, match="lacks column"):
         rules.ppp_comparison(recs.drop(columns="today_price"))
+
+
+@pytest.mark.parametrize(
+    ("country", "region", "level"),
+    [
+        ("US", "NA", 1.00),
+        ("CA", "NA", 1.00),
+        ("GB", "EU", 1.00),  # the UK is not EU-90 % although the contract puts it in EU
+        ("DE", "EU", 0.90),
+        ("AU", "APAC", 0.85),
+        ("JP", "APAC", 0.85),
+        ("IN", "APAC", 0.60),  # India is emerging: 60 %, not developed-APAC 85 %
+        ("BR", "LATAM", 0.70),
+        ("ZA", "OTHER", 0.60),
+        ("gb", "EU", 1.00),  # codes match without case
+    ],
+)
+def test_price_levels_by_country_match_the_framework(country, region, level):
+    out = rules.price_levels([country], [region])
+    assert out["level"].iloc[0] == pytest.approx(level)
+    assert out["basis"].iloc[0].startswith("country: ")
+
+
+def test_price_levels_fall_back_to_the_region():
+    out = rules.price_levels([None, "XX"], ["LATAM", "EU"])
+    assert list(out["level"]) == pytest.approx([0.70, 0.90])
+    assert list(out["basis"]) == ["region: LATAM", "region: EU"]
+    with pytest.raises(ValueError, match=r"no price level for country/region \['XX/MARS'\]"):
+        rules.price_levels(["XX"], ["MARS"])
+    with pytest.raises(ValueError, match="differ in length"):
+        rules.price_levels(["US"], ["NA", "EU"])
+
+
+def test_country_levels_are_checked():
+    raw = dict(data.read_bundled_yaml("pricing_rules.yaml"))
+    raw["geo_country_levels"] = [
+        {"group": "a", "level": 1.0, "countries": ["US", "gb"]},
+        {"group": "b", "level": 3.0, "countries": ["US"]},
+    ]
+    with pytest.raises(ValueError) as err:
+        rules.load_rules(raw)
+    msg = str(err.value)
+    assert "'gb' is not an ISO alpha-2 code" in msg
+    assert "geo country group b: level must be in (0, 2], got 3.0" in msg
+    assert "more than one group: ['US']" in msg
+
+
+def test_country_price_list_golden():
+    g = rules.country_price_list().set_index(["tier", "group"])
+    assert g.loc[("starter", "other emerging"), "regional_price"] == pytest.approx(29.40)
+    assert g.loc[("growth", "EU"), "regional_price"] == pytest.approx(134.10)
+    assert g.loc[("growth", "US, UK and Canada"), "regional_price"] == pytest.approx(149.0)
+    assert "GB" in g.loc[("growth", "US, UK and Canada"), "countries"]
+    assert len(g) == 5 * 5
+
+
+def test_quote_rounds_as_the_framework_does():
+    q = rules.quote_price(
+        149,
+        {"employees": 2000, "industry": "finance", "evaluation_days": 20, "competitor": "Apollo"},
+    )
+    assert q.quoted == 205.0  # 205.11 -> 205
+    assert "quoted at 205." in q.explanation()
+    assert list(rules.round_price([205.11, 205.5, 204.5, 99.49])) == [205, 206, 205, 99]
+
+
+def test_a_list_of_competitors_gets_the_apollo_concession():
+    base = {"employees": 500, "industry": "retail"}
+    for comp in (["ZoomInfo", "Apollo"], ("apollo",), "Apollo"):
+        assert rules.quote_price(100, {**base, "competitor": comp}).multiplier == pytest.approx(
+            0.95
+        ), comp
+    for comp in (["ZoomInfo", "HubSpot"], [], None):
+        assert rules.quote_price(100, {**base, "competitor": comp}).multiplier == 1.0, comp
+
+
+def test_batch_quotes_equal_one_by_one_quotes():
+    ctx = pd.DataFrame(
+        {
+            "employees": [2000, 10, 500, None, 1000],
+            "industry": ["finance", "nonprofit", "Technology", None, "education"],
+            "evaluation_days": [20, 40, 10, None, 30],
+            "competitor": [["ZoomInfo", "Apollo"], "Apollo", [], "none", ["HubSpot"]],
+        }
+    )
+    prices = [149.0, 49.0, 299.0, 749.0, 1499.0]
+    batch = rules.quote_prices(prices, ctx)
+    for i, p in enumerate(prices):
+        one = rules.quote_price(p, {k: v for k, v in ctx.iloc[i].items() if v is not None})
+        assert batch["multiplier"].iloc[i] == pytest.approx(one.multiplier), i
+        assert batch["quote"].iloc[i] == one.quoted, i
+        assert batch["factors"].iloc[i] == "; ".join(one.factors["name"]), i
+    assert batch["quote"].iloc[0] == 205.0
+    with pytest.raises(ValueError, match=r"unknown quote context columns \['seats'\]"):
+        rules.quote_prices([1.0], pd.DataFrame({"seats": [3]}))
+    with pytest.raises(ValueError, match="list_price must be > 0; 1 rows"):
+        rules.quote_prices([0.0], pd.DataFrame({"employees": [3]}))
+
+
+def test_every_open_deal_gets_a_quote():
+    from tests.conftest import SAMPLE
+
+    t = data.load_tables(SAMPLE, ["opportunities", "accounts"])
+    q = rules.open_deal_quotes(t["opportunities"], t["accounts"])
+    open_ids = set(t["opportunities"].loc[t["opportunities"]["status"] == "open", "opportunity_id"])
+    assert set(q["opportunity_id"]) == open_ids and q.attrs["skipped"] == 0
+    assert (q["quote"] == np.floor(q["quote"])).all()  # whole units
+    # each quote is the local list price (country level) x the factors, rounded
+    row = q.loc[q["country"].eq("GB")].iloc[0]
+    assert row["level"] == 1.0  # GB pays the full price
+    acc = t["accounts"].set_index("account_id").loc[row["account_id"]]
+    one = rules.quote_price(
+        row["list_price"],
+        {
+            "employees": int(acc["employees"]),
+            "industry": acc["industry"],
+            "evaluation_days": int(row["evaluation_days"]),
+            "competitor": rules.competitor_list(row["competitors"]),
+        },
+    )
+    assert row["quote"] == one.quoted
+    ladder = rules.quote_ladder(
+        q, pd.DataFrame({"product": ["growth"], "region": ["NA"], "recommended_price": [100.0]})
+    )
+    assert ladder["deals"].sum() == len(q)
+    g = ladder.set_index(["product", "region"]).loc[("growth", "NA")]
+    assert g["quote_vs_recommended"] == pytest.approx(g["quote_median"] / 100 - 1)
+
+
+def test_quote_report_reads_the_elasticity_artifact_or_says_it_is_missing(tmp_path):
+    from revlib.pricing import report
+
+    out = tmp_path / "run" / "price_test"
+    path, recs = report.read_recommendations(out)
+    assert recs is None and path == tmp_path / "run" / "price_elasticity" / (
+        "price_recommendations.csv"
+    )
+    quotes = pd.DataFrame({"quote": [205.0], "list_price": [149.0]})
+    missing = str(report.quote_callout(quotes, path, recs))
+    assert "No elasticity recommendations at" in missing and "+37.6 %" in missing
+    path.parent.mkdir(parents=True)
+    pd.DataFrame({"product": ["growth"], "region": ["NA"], "recommended_price": [139.0]}).to_csv(
+        path, index=False
+    )
+    found_path, found = report.read_recommendations(out)
+    assert found_path == path and found["recommended_price"].tolist() == [139.0]
+    assert found["region"].tolist() == ["NA"]  # North America, not a missing value
+    assert "read from" in str(report.quote_callout(quotes, found_path, found))
+    other = tmp_path / "elsewhere.csv"
+    assert report.read_recommendations(out, str(other)) == (other, None)

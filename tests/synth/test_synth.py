@@ -446,6 +446,58 @@ def test_price_tests_large_test_finds_the_best_price_small_one_cannot(sample, tr
     assert set(pt.loc[pt["product"] == "growth", "price"]) == {129, 149, 169, 199}
 
 
+def test_offer_tests_realise_their_true_rates(sample, truth):
+    ot = sample["offer_tests"]
+    assert set(ot["test_id"]) == set(truth["offer_tests"])
+    for tid, g in ot.groupby("test_id", sort=False):
+        t = truth["offer_tests"][tid]
+        assert list(g["variant"]) == t["variants"]
+        for col, of_what, key in (
+            ("conversions", "visitors", "true_conversion"),
+            ("annual_customers", "conversions", "true_annual_share"),
+            ("early_churned", "conversions", "true_early_churn_90d"),
+        ):
+            p = np.array(t[key])
+            n = g[of_what].to_numpy(float)
+            se = np.sqrt(p * (1 - p) / n)
+            assert (np.abs(g[col].to_numpy() / n - p) < 4 * se + 1e-9).all(), (tid, key)
+    # the sample's headline case: conversion and value per visitor disagree
+    ot1 = truth["offer_tests"]["OT-01-discount-growth-na"]
+    assert ot1["best_by_conversion"] == "C-20%" and ot1["best_by_value"] == "B-15%"
+
+
+def test_offer_truth_uses_the_analysis_definitions(truth):
+    # The truth's economics equal revlib.pricing.offers' formulas at the true rates (huge,
+    # exact counts and a vanishing prior pin the posterior to the rates).
+    from revlib.pricing import offers as of
+
+    t = truth["offer_tests"]["OT-02-trial-scale-na"]
+    n = 10**9
+    conv = np.array(t["true_conversion"])
+    cust = np.round(n * conv)
+    arms = pd.DataFrame(
+        {
+            "test_id": "x",
+            "kind": "free_trial",
+            "variant": t["variants"],
+            "list_price": 299.0,
+            "annual_discount": 0.15,
+            "trial_days": [14, 21, 30],
+            "visitors": n,
+            "conversions": cust,
+            "annual_customers": np.round(cust * np.array(t["true_annual_share"])),
+            "early_churned": np.round(cust * np.array(t["true_early_churn_90d"])),
+            "early_churn_days": 90,
+            "acquisition_cost": n
+            * (t["cost_per_visitor"] + np.array(t["true_trial_rate"]) * np.array(t["trial_cost"])),
+        }
+    )
+    d = of.offer_draws(of.offer_arms(arms), prior=(1e-9, 1e-9), draws=50, seed=0)
+    for key, name in (("ltv", "true_ltv"), ("payback", "true_payback")):
+        assert np.median(d[key], axis=0) == pytest.approx(t[name], rel=1e-3), key
+    assert np.median(d["value"], axis=0) == pytest.approx(t["true_value_per_visitor"], rel=1e-3)
+
+
 def test_shapley_values_match_a_brute_force_permutation_average():
     rng = np.random.default_rng(0)
     n, k = 40, 4
@@ -571,6 +623,7 @@ def test_docs_describe_every_truth_field_and_the_headline(truth):
     data_keyed = {
         "params",
         "price_tests",
+        "offer_tests",
         "win_model.p",
         "win_model.open_deals",
         "win_model.rep_skill",
@@ -610,6 +663,9 @@ def test_docs_describe_every_truth_field_and_the_headline(truth):
     for sub in next(iter(truth["price_tests"].values())):
         if f"`{sub}`" not in text:
             missing.append(f"price_tests.*.{sub}")
+    for sub in next(iter(truth["offer_tests"].values())):
+        if f"`{sub}`" not in text:
+            missing.append(f"offer_tests.*.{sub}")
     assert missing == []
     arr = f"{truth['headline']['arr_usd']:,.0f}"
     assert arr in text, f"docs/synth.md headline ARR should read {arr}"
